@@ -1,0 +1,33 @@
+"""``scrapy crawl`` with an exit status a scheduler can act on.
+
+0: the run completed: every input entry has its manifest line, the archive was written.
+1: anything else: the crawl could not start (bad arguments, unreadable input, invalid
+   settings), ended early, crashed, lost lines, or could not write the archive.
+2: command-line usage error (Scrapy's own).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
+
+if TYPE_CHECKING:
+    import argparse
+
+
+class Command(ScrapyCrawlCommand):
+    def long_desc(self) -> str:
+        return (__doc__ or "").strip()
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            raise UsageError("give exactly one spider: scrapy crawl <spider> [-a name=value ...]")
+        assert self.crawler_process
+        crawler = self._create_crawler(args[0])
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        status = crawler.stats.get_value("run/status") if crawler.stats else None
+        if self.crawler_process.bootstrap_failed or status != "complete":
+            self.exitcode = 1

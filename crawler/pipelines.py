@@ -1,0 +1,203 @@
+"""Item pipelines: extraction -> text dump -> manifest.
+
+Each stage takes a :class:`~crawler.items.FetchedPage` and returns a new one; the
+manifest stage is last and writes exactly one line for every page it receives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+
+from crawler.extraction import (
+    ExtractionError,
+    decode_html,
+    extract_article,
+    front_matter,
+    quiet_trafilatura_logging,
+    render_dump,
+)
+from crawler.identity import text_filename
+from crawler.items import ERROR, NO_TEXT, OK, FetchedPage, ManifestRecord
+from crawler.storage import ManifestWriter, StorageError, atomic_write_text
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+# Media types trafilatura can read; anything else is archived but not extracted.
+HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
+
+
+def _fail_run(crawler: Crawler, exc: Exception) -> None:
+    """An output cannot be written: stop the crawl rather than lose results silently."""
+    crawler.stats.inc_value("archive/write_errors")
+    logger.error("Archive write failed, closing the crawl: %s", exc)
+    if crawler.engine is not None and crawler.engine.spider is not None:
+        deferred_from_coro(crawler.engine.close_spider_async(reason="archive_write_failed"))
+
+
+class ExtractPipeline:
+    """Reads ``body``/``content_type``/``final_url``; writes ``article`` and ``outcome``.
+
+    ``ok`` with an article, ``no_text`` when the page holds none (or is not HTML),
+    ``error`` when trafilatura itself fails. Stats: ``extract/*``.
+    With ``EXTRACT_ENABLED = False`` pages are archived only (outcome ``ok``).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+        self.enabled = crawler.settings.getbool("EXTRACT_ENABLED")
+        self.min_paragraph_words = crawler.settings.getint("EXTRACT_MIN_PARAGRAPH_WORDS")
+        if self.min_paragraph_words < 0:
+            raise ValueError("EXTRACT_MIN_PARAGRAPH_WORDS must be >= 0")
+        quiet_trafilatura_logging()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage) or item.outcome is not None:
+            return item
+        if not self.enabled:
+            return dataclasses.replace(item, outcome=OK)
+        media_type = (item.content_type or "text/html").split(";")[0].strip().lower()
+        if media_type not in HTML_TYPES:
+            self.stats.inc_value("extract/not_html")
+            return dataclasses.replace(
+                item, outcome=NO_TEXT, error=f"not an HTML page ({media_type})"
+            )
+        if not item.body:
+            self.stats.inc_value("extract/empty_body")
+            return dataclasses.replace(item, outcome=NO_TEXT, error="empty body")
+        html = decode_html(item.body, item.content_type)
+        try:
+            article = extract_article(html, item.final_url or item.url, self.min_paragraph_words)
+        except ExtractionError as exc:
+            self.stats.inc_value("extract/errors")
+            logger.error("Extraction failed for %s: %s", item.url, exc)
+            return dataclasses.replace(item, outcome=ERROR, error=f"extraction failed: {exc}")
+        if article is None:
+            self.stats.inc_value("extract/no_text")
+            return dataclasses.replace(item, outcome=NO_TEXT)
+        self.stats.inc_value("extract/articles")
+        return dataclasses.replace(item, outcome=OK, article=article)
+
+
+class TextDumpPipeline:
+    """Writes ``ARCHIVE_DIR/text/<seq>_<id>.txt`` for pages with an article; sets ``text_file``.
+
+    Seed form: YAML front matter, blank line, markdown body; written atomically.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.getbool("TEXT_ENABLED"):
+            raise NotConfigured
+        self.crawler = crawler
+        self.root = Path(crawler.settings.get("ARCHIVE_DIR"))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> TextDumpPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage) or item.outcome != OK or item.article is None:
+            return item
+        provenance = {"fetched_at": item.fetched_at}
+        if item.warc is not None:
+            provenance["warc_file"] = item.warc.filename
+            provenance["warc_record_id"] = item.warc.record_id
+        fields = front_matter(
+            item.article, source_url=item.url, final_url=item.final_url, provenance=provenance
+        )
+        relative = f"text/{text_filename(item.seq, item.id)}"
+        try:
+            atomic_write_text(self.root / relative, render_dump(fields, item.article.text))
+        except StorageError as exc:
+            _fail_run(self.crawler, exc)
+            return dataclasses.replace(item, outcome=ERROR, error=str(exc))
+        self.crawler.stats.inc_value("text/files")
+        return dataclasses.replace(item, text_file=relative)
+
+
+def manifest_record(item: FetchedPage) -> ManifestRecord:
+    """The manifest line of a finished page."""
+    article = item.article
+    return ManifestRecord(
+        id=item.id,
+        seq=item.seq,
+        url=item.url,
+        final_url=item.final_url,
+        status=item.status,
+        outcome=item.outcome or ERROR,
+        error=item.error if item.outcome else (item.error or "no outcome decided"),
+        text_file=item.text_file,
+        warc_file=item.warc.filename if item.warc else None,
+        warc_offset=item.warc.offset if item.warc else None,
+        fetched_at=item.fetched_at,
+        title=article.title if article else None,
+        date=article.date if article else None,
+        author=article.author if article else None,
+        sitename=article.sitename if article else None,
+        language=article.language if article else None,
+        words=article.words if article else None,
+        text_sha256=hashlib.sha256(article.text.encode()).hexdigest() if article else None,
+        source=item.source,
+        via=item.via,
+    )
+
+
+class ManifestPipeline:
+    """Appends one line per page to ``ARCHIVE_DIR/manifest.jsonl`` (flushed per line).
+
+    Stats: ``manifest/lines``, ``manifest/outcome/<outcome>``.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.writer = ManifestWriter(Path(crawler.settings.get("ARCHIVE_DIR")) / "manifest.jsonl")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ManifestPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.writer.open()
+        if self.writer.repaired_bytes:
+            self.stats.set_value("manifest/repaired_bytes", self.writer.repaired_bytes)
+            logger.warning(
+                "Manifest %s ended in a torn line (%d bytes) from an interrupted run; cut it off",
+                self.writer.path,
+                self.writer.repaired_bytes,
+            )
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage):
+            return item
+        record = manifest_record(item)
+        try:
+            self.writer.write(record)
+        except StorageError as exc:
+            _fail_run(self.crawler, exc)
+            return item
+        self.stats.inc_value("manifest/lines")
+        self.stats.inc_value(f"manifest/outcome/{record.outcome}")
+        if record.outcome == ERROR:
+            logger.warning("%s %s: %s", record.seq, record.url, record.error)
+        return item
+
+    def close_spider(self) -> None:
+        try:
+            self.writer.close()
+        except StorageError as exc:
+            self.stats.inc_value("archive/write_errors")
+            logger.error("%s", exc)

@@ -1,0 +1,106 @@
+"""Every default of the project, once, with the reason for it.
+
+Override any of them per run with ``scrapy crawl ... -s NAME=VALUE``. Component
+settings are prefixed per component (``WARC_*``, ``EXTRACT_*``, ``TEXT_*``,
+``RETRY_BACKOFF_*``); invalid values stop the crawl at start-up with a message.
+"""
+
+from pathlib import Path
+
+import crawler
+
+BOT_NAME = "newsarchiver"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+# `scrapy crawl` from crawler/commands/crawl.py: the same command with an exit status
+# that says whether every input URL got its manifest line.
+COMMANDS_MODULE = "crawler.commands"
+
+# --- output -----------------------------------------------------------------------------
+# Root of everything a crawl writes (warc/, text/, manifest.jsonl, runs/).
+ARCHIVE_DIR = str(Path(__file__).resolve().parent.parent / "archive")
+
+# Who runs the crawl: an e-mail or URL. Goes into the User-Agent and every warcinfo record.
+CRAWLER_CONTACT = ""
+# Base User-Agent; the contact, when set, is appended by the spiders at start-up.
+USER_AGENT = f"newsarchiver/{crawler.__version__} (+https://github.com/newsarchiver/newsarchiver)"
+
+# WARC capture (crawler.middlewares.WarcCaptureMiddleware).
+WARC_ENABLED = True
+WARC_PREFIX = "crawl"
+# Rotate to a new file once the current one reaches this many bytes.
+WARC_MAX_SIZE = 1024**3
+# 1.0 is what every WARC tool reads; 1.1 adds microsecond dates.
+WARC_VERSION = "1.0"
+
+# Article extraction with trafilatura (crawler.pipelines.ExtractPipeline). Off = archive only.
+EXTRACT_ENABLED = True
+# A page is an article only if some paragraph has at least this many words: navigation
+# and section pages (lists of one- to five-word links) become `no_text`.
+EXTRACT_MIN_PARAGRAPH_WORDS = 10
+# Text dumps under ARCHIVE_DIR/text/ (crawler.pipelines.TextDumpPipeline).
+TEXT_ENABLED = True
+
+# --- safety -----------------------------------------------------------------------------
+# Refuse hosts that are, or resolve to, loopback/private/link-local/reserved addresses
+# (outcome `blocked`), redirect targets included. Turn on only to crawl your own network.
+ALLOW_PRIVATE_ADDRESSES = False
+# Only http(s) is ever fetched: no file://, ftp://, s3:// or data: through a redirect.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+# --- politeness -------------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_TIMEOUT = 30
+DNS_TIMEOUT = 20
+# News pages are well under a few MB; a bigger body is a trap or not an article.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en;q=1.0,*;q=0.5",
+    # br and zstd payloads break parts of the WARC toolchain (pywb, cdxj-indexer),
+    # so only gzip and deflate are offered. HttpCompressionMiddleware keeps this value.
+    "Accept-Encoding": "gzip, deflate",
+}
+
+# Retries (crawler.middlewares.BackoffRetryMiddleware replaces Scrapy's RetryMiddleware).
+RETRY_TIMES = 2
+# Wait base * 2**(attempt-1) seconds before attempt N, capped at RETRY_BACKOFF_MAX.
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 60.0
+# Honour Retry-After on 429/503 up to this many seconds; a longer wait gives up instead.
+RETRY_AFTER_MAX = 120.0
+
+# --- components -------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100), so a refused host does not even get a robots.txt request.
+    "crawler.middlewares.AddressGuardMiddleware": 90,
+    # Fixes disallowed pages slipping through while robots.txt is being fetched.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.SharedRobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # Above RedirectMiddleware (600) and HttpCompressionMiddleware (590): sees every hop,
+    # and bodies still compressed as they came off the wire.
+    "crawler.middlewares.WarcCaptureMiddleware": 960,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.ExtractPipeline": 300,
+    "crawler.pipelines.TextDumpPipeline": 500,
+    "crawler.pipelines.ManifestPipeline": 800,
+}
+EXTENSIONS = {
+    "crawler.extensions.RunRecord": 500,
+}
+
+# Every status reaches the spider: a 404 is an outcome to record, not a silent drop.
+HTTPERROR_ALLOW_ALL = True
+LOG_LEVEL = "INFO"

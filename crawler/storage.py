@@ -1,0 +1,117 @@
+"""Files a crawl writes besides WARCs: text dumps (atomic) and the manifest (append-only).
+
+No partially written file survives a crash: a dump is written to a temporary file in
+the same directory and renamed over its final name; a manifest line torn by a kill is
+cut off when the manifest is next opened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from crawler.items import ManifestRecord
+
+
+class StorageError(OSError):
+    """An output file could not be written: the run must fail."""
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write *text* (UTF-8) to *path* so readers see the old file or the new, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise StorageError(f"cannot write {path}: {exc}") from exc
+
+
+def repair_torn_tail(path: str | Path) -> int:
+    """Cut a last line that has no newline (a write killed half-way). Returns bytes cut."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    with path.open("rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return 0
+        # Scan backwards for the last newline, a block at a time.
+        pos = size
+        keep = 0
+        while pos > 0:
+            step = min(65536, pos)
+            pos -= step
+            fh.seek(pos)
+            block = fh.read(step)
+            idx = block.rfind(b"\n")
+            if idx >= 0:
+                keep = pos + idx + 1
+                break
+        fh.truncate(keep)
+        return size - keep
+
+
+class ManifestWriter:
+    """Appends one JSON object per line to ``manifest.jsonl``, flushed per line."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.repaired_bytes = 0
+        self.lines_written = 0
+        self._fh: IO[str] | None = None
+
+    def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.repaired_bytes = repair_torn_tail(self.path)
+            self._fh = self.path.open("a", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            raise StorageError(f"cannot open manifest {self.path}: {exc}") from exc
+
+    def write(self, record: ManifestRecord) -> None:
+        if self._fh is None:
+            self.open()
+        assert self._fh is not None
+        data = dataclasses.asdict(record)
+        if data["via"] is None:  # only discovered URLs carry provenance
+            del data["via"]
+        line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        try:
+            # One write call per line: a kill can tear at most the last line.
+            self._fh.write(line + "\n")
+            self._fh.flush()
+        except OSError as exc:
+            raise StorageError(f"cannot append to manifest {self.path}: {exc}") from exc
+        self.lines_written += 1
+
+    def close(self) -> None:
+        if self._fh is None:
+            return
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+        except OSError as exc:
+            raise StorageError(f"cannot close manifest {self.path}: {exc}") from exc
+        finally:
+            self._fh = None
+
+
+def read_manifest(path: str | Path) -> list[dict]:
+    """All lines of a manifest as dicts (for tests and offline commands)."""
+    with Path(path).open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]

@@ -1,0 +1,206 @@
+"""A small news site on loopback, for the tests and the demo.
+
+Serves ``tests/site/`` plus routes that exercise the archive: a redirect chain, a 404,
+a gzip-encoded page, a chunked page, a page whose charset is only in the HTTP header,
+repeated ``Set-Cookie`` headers, a 429 with ``Retry-After``, a persistent 500. It
+records every request it receives (request line and headers) and the exact body
+bytes it sent, so tests can compare the WARC with the wire.
+
+Run it alone with ``python -m tests.siteserver`` (prints its base URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import mimetypes
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+SITE = Path(__file__).resolve().parent / "site"
+
+# Paths of the demo/test URL list, in order, with the outcome each must get.
+EXPECTED = [
+    ("/news/2024/03/harbor-bridge-reopens.html", "ok"),
+    ("/news/2024/03/city-council-budget.html", "ok"),
+    ("/world/elections.html?id=42&lang=en", "ok"),
+    ("/old/ferry-strike", "ok"),  # 301 -> 302 -> article
+    ("/gzip/mars-rover.html", "ok"),
+    ("/chunked/marathon.html", "ok"),
+    ("/europe/latin1-news.html", "ok"),
+    ("/nav.html", "no_text"),
+    ("/missing.html", "error"),
+    ("/private/secret-report.html", "blocked"),
+    ("/media/photo.jpg", "no_text"),
+    ("/flaky/retry-after.html", "ok"),  # 429 + Retry-After, then the article
+]
+
+
+@dataclass
+class SeenRequest:
+    method: str
+    requestline: str
+    path: str
+    headers: list[tuple[str, str]]
+
+
+@dataclass
+class SiteLog:
+    requests: list[SeenRequest] = field(default_factory=list)
+    sent: dict[str, list[bytes]] = field(default_factory=dict)  # path -> bodies as sent
+    hits: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [r.path for r in self.requests]
+
+
+def _read(rel: str) -> bytes:
+    return (SITE / rel).read_bytes()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "LoopbackCourier/1.0"
+    log: SiteLog  # set on the subclass made per server
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep test output clean; requests are recorded in self.log
+
+    # -- helpers -------------------------------------------------------------------------
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "text/html; charset=utf-8",
+        extra: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in extra or []:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        with self.log.lock:
+            self.log.sent.setdefault(self.path, []).append(body)
+
+    def _redirect(self, status: int, location: str) -> None:
+        self._send(status, b"", extra=[("Location", location)])
+
+    # -- routes --------------------------------------------------------------------------
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        with self.log.lock:
+            self.log.requests.append(
+                SeenRequest(self.command, self.requestline, self.path, list(self.headers.items()))
+            )
+            hits = self.log.hits[path] = self.log.hits.get(path, 0) + 1
+
+        if path == "/old/ferry-strike":
+            return self._redirect(301, "/redirect/step2")
+        if path == "/redirect/step2":
+            return self._redirect(302, "/news/2024/03/ferry-strike-ends.html")
+        if path == "/missing.html":
+            return self._send(404, b"<html><body><h1>Not found</h1></body></html>")
+        if path == "/always-500":
+            return self._send(500, b"<html><body>Internal error</body></html>")
+        if path == "/gzip/mars-rover.html":
+            body = gzip.compress(_read("science/mars-rover.html"), mtime=0)
+            return self._send(
+                200, body, extra=[("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
+            )
+        if path == "/chunked/marathon.html":
+            return self._chunked(_read("sports/marathon.html"))
+        if path == "/europe/latin1-news.html":
+            text = _read("europe/latin1-news.html.src").decode("utf-8")
+            # The charset is declared only here, in the HTTP header, not in the HTML.
+            return self._send(200, text.encode("iso-8859-1"), "text/html; charset=iso-8859-1")
+        if path == "/world/elections.html":
+            cookies = [
+                ("Set-Cookie", "session=abc123; Path=/"),
+                ("Set-Cookie", "region=coast; Path=/"),
+            ]
+            return self._send(200, _read("world/elections.html"), extra=cookies)
+        if path == "/flaky/retry-after.html":
+            if hits == 1:
+                return self._send(429, b"slow down", "text/plain", extra=[("Retry-After", "1")])
+            return self._send(200, _read("news/2024/03/city-council-budget.html"))
+        if path == "/media/photo.jpg":
+            return self._send(
+                200, b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)), "image/jpeg"
+            )
+
+        target = (SITE / path.lstrip("/")).resolve()
+        if SITE not in target.parents or not target.is_file() or target.suffix == ".src":
+            return self._send(404, b"<html><body><h1>Not found</h1></body></html>")
+        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if ctype.startswith("text/"):
+            ctype += "; charset=utf-8"
+        return self._send(200, target.read_bytes(), ctype)
+
+    def _chunked(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if self.command != "HEAD":
+            step = max(1, len(body) // 3)
+            for i in range(0, len(body), step):
+                chunk = body[i : i + step]
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        with self.log.lock:
+            self.log.sent.setdefault(self.path, []).append(body)
+
+
+class SiteServer:
+    """The site on ``127.0.0.1:<free port>`` in a background thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.log = SiteLog()
+        handler = type("BoundHandler", (Handler,), {"log": self.log})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def __enter__(self) -> SiteServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    with SiteServer(port=args.port) as server:
+        print(f"Serving the demo news site at {server.base_url}/ (Ctrl-C to stop)")
+        for path, _ in EXPECTED:
+            print(server.url(path))
+        with contextlib.suppress(KeyboardInterrupt):
+            server.thread.join()
+
+
+if __name__ == "__main__":
+    main()

@@ -29,7 +29,8 @@ def non_public_reason(address: str | IPAddress) -> str | None:
     ip = ipaddress.ip_address(address) if isinstance(address, str) else address
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    for attr in ("loopback", "private", "link_local", "multicast", "unspecified", "reserved"):
+    # Most specific first: link-local and unspecified addresses also count as private.
+    for attr in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):
         if getattr(ip, f"is_{attr}"):
             return attr.replace("_", "-")
     if not ip.is_global:

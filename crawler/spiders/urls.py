@@ -69,3 +69,6 @@ class UrlsSpider(ArchiveSpider):
             first_seen[key] = seq
             yield self.page_request(entry.url, {"url": entry.url, "id": id_, "seq": seq})
         stats.set_value("input/complete", True)
+
+    def closed(self, reason: str) -> None:
+        self._entries.close()  # releases the file when the crawl ends before the list does

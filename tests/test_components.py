@@ -1,0 +1,83 @@
+"""Scrapy components built through from_crawler, exercised without a network."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+
+import pytest
+from scrapy import Spider
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import HtmlResponse, Request
+from scrapy.utils.test import get_crawler
+
+from crawler import settings as project_settings
+from crawler.middlewares import (
+    AddressGuardMiddleware,
+    BackoffRetryMiddleware,
+    WarcCaptureMiddleware,
+)
+from crawler.spiders.urls import UrlsSpider
+
+SETTINGS = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
+
+
+def crawler_with(**overrides):
+    return get_crawler(UrlsSpider, settings_dict={**SETTINGS, **overrides})
+
+
+def test_guard_refuses_ip_literals_and_other_schemes():
+    guard = AddressGuardMiddleware.from_crawler(crawler_with())
+    for url in ("http://127.0.0.1:8080/a", "http://[::1]/a", "http://[fd00::1]/a"):
+        request = Request(url)
+        with pytest.raises(IgnoreRequest):
+            asyncio.run(guard.process_request(request))
+        assert "non-public address refused" in request.meta["blocked_reason"]
+    request = Request("http://example.invalid/")
+    request._set_url("file:///etc/passwd")
+    with pytest.raises(IgnoreRequest, match="unsupported scheme 'file'"):
+        asyncio.run(guard.process_request(request))
+
+
+def test_guard_checks_the_peer_actually_connected_to():
+    crawler = crawler_with()
+    guard = AddressGuardMiddleware.from_crawler(crawler)
+    request = Request("http://news.example/a")
+    response = HtmlResponse(
+        request.url, body=b"x", request=request, ip_address=ipaddress.ip_address("::1")
+    )
+    with pytest.raises(IgnoreRequest):
+        guard.process_response(request, response)
+    assert crawler.stats.get_value("netguard/blocked") == 1
+
+
+def test_guard_off_when_private_addresses_allowed():
+    with pytest.raises(NotConfigured):
+        AddressGuardMiddleware.from_crawler(crawler_with(ALLOW_PRIVATE_ADDRESSES=True))
+
+
+def test_retry_after_beyond_the_limit_gives_up():
+    overrides = {"RETRY_AFTER_MAX": 10, "RETRY_BACKOFF_BASE": 0}
+    crawler = get_crawler(Spider, settings_dict={**SETTINGS, **overrides})
+    crawler.spider = crawler._create_spider(name="test")
+    retry = BackoffRetryMiddleware.from_crawler(crawler)
+    request = Request("http://news.example/a")
+    too_long = HtmlResponse(
+        request.url, status=429, headers={"Retry-After": "3600"}, request=request
+    )
+    assert asyncio.run(retry.process_response(request, too_long)) is too_long
+    assert crawler.stats.get_value("retry/retry_after_too_long") == 1
+    soon = HtmlResponse(request.url, status=503, headers={"Retry-After": "0"}, request=request)
+    again = asyncio.run(retry.process_response(request, soon))
+    assert isinstance(again, Request) and again.meta["retry_times"] == 1
+    assert crawler.stats.get_value("retry/retry_after_honoured") == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("WARC_VERSION", "2.0"), ("WARC_MAX_SIZE", 0)],
+)
+def test_invalid_warc_settings_fail_at_start(setting, value, tmp_path):
+    crawler = crawler_with(**{setting: value, "ARCHIVE_DIR": str(tmp_path)})
+    with pytest.raises(ValueError, match=setting):
+        WarcCaptureMiddleware.from_crawler(crawler)

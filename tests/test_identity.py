@@ -1,0 +1,40 @@
+import hashlib
+
+import pytest
+from w3lib.url import canonicalize_url
+
+from crawler.identity import format_seq, text_filename, url_id
+
+
+def test_id_is_sha256_of_canonical_url():
+    url = "http://Example.org/a/b?z=1&a=2#frag"
+    expected = hashlib.sha256(canonicalize_url(url).encode()).hexdigest()[:16]
+    assert url_id(url) == expected
+    assert len(url_id(url)) == 16
+
+
+def test_same_url_in_other_spellings_same_id():
+    assert url_id("http://example.org/a?b=1&a=2") == url_id("http://example.org/a?a=2&b=1")
+    assert url_id("http://example.org/a#x") == url_id("http://example.org/a")
+    assert url_id("http://example.org/a") != url_id("http://example.org/b")
+
+
+def test_id_of_text_that_is_no_url_is_stable():
+    assert url_id("mailto:someone@example.org") == url_id("mailto:someone@example.org")
+    assert len(url_id("\udcff broken")) == 16
+
+
+@pytest.mark.parametrize(
+    ("position", "seq"), [(0, "000"), (7, "007"), (999, "999"), (1000, "1000")]
+)
+def test_seq_is_padded_to_three_digits(position, seq):
+    assert format_seq(position) == seq
+
+
+def test_seq_rejects_negative():
+    with pytest.raises(ValueError):
+        format_seq(-1)
+
+
+def test_text_filename():
+    assert text_filename("000", "c698d0e9cfb2b68c") == "000_c698d0e9cfb2b68c.txt"

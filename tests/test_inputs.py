@@ -1,0 +1,122 @@
+import json
+
+import pytest
+
+from crawler.inputs import InputFormatError, InvalidURL, read_url_list, validate_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.org/",
+        "https://example.org/path?q=1&r=2#frag",
+        "HTTPS://EXAMPLE.ORG/",
+        "http://bücher.example/",
+        "http://127.0.0.1:8080/x",
+        "http://[::1]:8080/x",
+    ],
+)
+def test_valid_urls(url):
+    assert validate_url(url) == url
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("mailto:a@example.org", "unsupported scheme 'mailto'"),
+        ("javascript:void(0)", "unsupported scheme 'javascript'"),
+        ("ftp://example.org/f", "unsupported scheme 'ftp'"),
+        ("data:text/html,hi", "unsupported scheme 'data'"),
+        ("//example.org/relative", "no scheme"),
+        ("example.org/page", "no scheme"),
+        ("http://", "no host"),
+        ("http:///path-only", "no host"),
+        ("http://exa mple.org/", "whitespace"),
+        ("http://example.org/\x00", "control"),
+        ("http://example.org/\u200bzero-width", "control"),
+        ("http://example.org:70000/", "malformed"),
+        ("http://example.org:0/", "port 0"),
+        ("http://example.org/" + "x" * 3000, "over the limit"),
+        ("http://example.org/\udcff", "UTF-8"),
+    ],
+)
+def test_invalid_urls_say_why(text, reason):
+    with pytest.raises(InvalidURL, match=reason):
+        validate_url(text)
+
+
+def test_txt_list_skips_blanks_and_comments_and_keeps_positions(tmp_path):
+    path = tmp_path / "urls.txt"
+    path.write_bytes(
+        "\ufeff# header comment\n\nhttp://a.example/1\n  http://a.example/2  \r\n"
+        "   # indented comment\nnot-a-url\nhttp://a.example/\xe9\n".encode()
+        + b"http://a.example/\xff\n"
+    )
+    entries = list(read_url_list(path))
+    assert [e.position for e in entries] == [0, 1, 2, 3, 4]
+    assert [e.line for e in entries] == [3, 4, 6, 7, 8]
+    assert entries[1].url == "http://a.example/2"
+    assert entries[2].url is None and "no scheme" in entries[2].error
+    assert entries[3].url == "http://a.example/é"
+    assert entries[4].url is None and entries[4].raw == "http://a.example/\\xff"
+
+
+def test_txt_list_is_streamed(tmp_path):
+    path = tmp_path / "urls.txt"
+    path.write_text("http://a.example/1\nhttp://a.example/2\n")
+    entries = read_url_list(path)
+    assert next(entries).url == "http://a.example/1"  # a generator, not a list
+
+
+def test_overlong_line_is_one_error_entry(tmp_path):
+    path = tmp_path / "urls.txt"
+    path.write_text("http://a.example/" + "x" * (3 * 1024 * 1024) + "\nhttp://a.example/ok\n")
+    entries = list(read_url_list(path))
+    assert len(entries) == 2
+    assert entries[0].url is None and "line over" in entries[0].error
+    assert entries[1].url == "http://a.example/ok"
+
+
+def test_csv_with_url_column_and_extra_fields(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text(
+        'title,URL,date\n"A, with comma",http://a.example/1,2020-01-02\n,,\nx,ftp://a,\n'
+    )
+    entries = list(read_url_list(path))
+    assert len(entries) == 2
+    assert entries[0].url == "http://a.example/1"
+    assert entries[0].fields == {"title": "A, with comma", "date": "2020-01-02"}
+    assert entries[1].url is None
+
+
+def test_tsv(tmp_path):
+    path = tmp_path / "list.tsv"
+    path.write_text("url\tnote\nhttp://a.example/1\tfirst\n")
+    [entry] = list(read_url_list(path))
+    assert entry.url == "http://a.example/1" and entry.fields == {"note": "first"}
+
+
+def test_csv_without_url_column_fails_at_once(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text("link\nhttp://a.example/1\n")
+    with pytest.raises(InputFormatError, match="no 'url' column"):
+        read_url_list(path)
+
+
+def test_jsonl(tmp_path):
+    path = tmp_path / "list.jsonl"
+    rows = [json.dumps({"url": "http://a.example/1", "date": "2021"}), "[1, 2]", "{bad", ""]
+    rows.append(json.dumps({"url": 5}))
+    path.write_text("\n".join(rows) + "\n")
+    entries = list(read_url_list(path))
+    assert len(entries) == 4
+    assert entries[0].url == "http://a.example/1" and entries[0].fields == {"date": "2021"}
+    assert 'no "url"' in entries[1].error
+    assert "invalid JSON" in entries[2].error
+    assert 'no "url"' in entries[3].error
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputFormatError, match="does not exist"):
+        read_url_list(tmp_path / "nope.txt")

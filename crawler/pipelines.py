@@ -164,7 +164,12 @@ class ManifestPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.writer = ManifestWriter(Path(crawler.settings.get("ARCHIVE_DIR")) / "manifest.jsonl")
+        root = Path(crawler.settings.get("ARCHIVE_DIR"))
+        try:  # an unusable ARCHIVE_DIR stops the crawl before anything is fetched
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"ARCHIVE_DIR {str(root)!r} cannot be created: {exc}") from exc
+        self.writer = ManifestWriter(root / "manifest.jsonl")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ManifestPipeline:

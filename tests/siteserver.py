@@ -16,6 +16,7 @@ import contextlib
 import gzip
 import mimetypes
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -135,6 +136,21 @@ class Handler(BaseHTTPRequestHandler):
             if hits == 1:
                 return self._send(429, b"slow down", "text/plain", extra=[("Retry-After", "1")])
             return self._send(200, _read("news/2024/03/city-council-budget.html"))
+        # hostile or broken servers
+        if path == "/hostile/slow.html":
+            time.sleep(3)
+            return self._send(200, _read("nav.html"))
+        if path == "/hostile/huge.html":
+            return self._send(200, b"<p>" + b"x" * 300_000 + b"</p>")
+        if path == "/hostile/huge-chunked.html":
+            return self._chunked(b"<p>" + b"y" * 300_000 + b"</p>", parts=100)
+        if path == "/hostile/garbage":
+            self.close_connection = True
+            self.wfile.write(b"THIS IS NOT HTTP\r\n\r\n")
+            return None
+        if path == "/hostile/reset":
+            self.close_connection = True
+            return None
         if path == "/media/photo.jpg":
             return self._send(
                 200, b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)), "image/jpeg"
@@ -148,13 +164,13 @@ class Handler(BaseHTTPRequestHandler):
             ctype += "; charset=utf-8"
         return self._send(200, target.read_bytes(), ctype)
 
-    def _chunked(self, body: bytes) -> None:
+    def _chunked(self, body: bytes, parts: int = 3) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         if self.command != "HEAD":
-            step = max(1, len(body) // 3)
+            step = max(1, len(body) // parts)
             for i in range(0, len(body), step):
                 chunk = body[i : i + step]
                 self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
@@ -163,14 +179,20 @@ class Handler(BaseHTTPRequestHandler):
             self.log.sent.setdefault(self.path, []).append(body)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients that hang up mid-response (timeouts, size limits) are expected here
+
+
 class SiteServer:
     """The site on ``127.0.0.1:<free port>`` in a background thread."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.log = SiteLog()
         handler = type("BoundHandler", (Handler,), {"log": self.log})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _QuietServer((host, port), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

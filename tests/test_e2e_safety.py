@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 from pathlib import Path
 
-from tests.conftest import run_crawl, write_url_list
+from crawler.warc import iter_records
+from tests.conftest import BIN, run_crawl, write_url_list
 from tests.siteserver import SiteServer
 
 
@@ -79,3 +82,40 @@ def test_hostile_url_list(site: SiteServer, tmp_path: Path):
     assert lines[11]["error"] == f"duplicate of seq 000 (id {lines[0]['id']})"
     assert lines[11]["id"] == lines[0]["id"]
     assert "\\xff" in lines[8]["url"]  # undecodable bytes shown, not dropped
+
+
+def test_hostile_servers_end_as_errors_and_leave_no_bogus_records(site: SiteServer, tmp_path: Path):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/gone.html"
+    cases = {
+        dead: "ConnectionRefused",
+        site.url("/hostile/slow.html"): "took longer than 1",
+        site.url("/hostile/huge.html"): "larger than download max size",
+        site.url("/hostile/huge-chunked.html"): "larger than download max size",
+        site.url("/hostile/garbage"): "non-integer status code",
+        site.url("/hostile/reset"): "Connection was closed",
+    }
+    urls = [*cases, site.url("/news/2024/03/harbor-bridge-reopens.html")]
+    result = run_crawl(
+        tmp_path / "archive",
+        args={"urls": str(write_url_list(tmp_path / "urls.txt", urls))},
+        settings={"DOWNLOAD_TIMEOUT": "1", "DOWNLOAD_MAXSIZE": "100000", "RETRY_TIMES": "1"},
+    )
+    assert result.returncode == 0, result.log[-3000:]
+    lines = result.by_url()
+    assert set(lines) == set(urls)
+    for url, fragment in cases.items():
+        assert lines[url]["outcome"] == "error", lines[url]
+        assert fragment.lower() in lines[url]["error"].lower(), lines[url]["error"]
+        assert lines[url]["warc_file"] is None and lines[url]["status"] is None
+    assert lines[urls[-1]]["outcome"] == "ok"  # the crawl went on
+    archived = {
+        record.rec_headers.get_header("WARC-Target-URI")
+        for path in result.warc_files()
+        for record in iter_records(path)
+        if record.rec_type == "response"
+    }
+    assert not archived & set(cases)
+    for path in result.warc_files():
+        assert subprocess.run([BIN / "warcio", "check", str(path)]).returncode == 0

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 
 from scrapy import Spider
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -100,6 +100,11 @@ class ArchiveSpider(Spider):
             outcome, error = BLOCKED, meta["blocked_reason"]
         elif isinstance(exc, IgnoreRequest) and "robots.txt" in str(exc):
             outcome, error = BLOCKED, "robots.txt"
+        elif isinstance(exc, DownloadCancelledError) and not str(exc):
+            # Scrapy cancels a streamed body past DOWNLOAD_MAXSIZE without a message.
+            limit = meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
+            outcome = ERROR
+            error = f"DownloadCancelledError: body larger than download max size ({limit} bytes)"
         else:
             outcome, error = ERROR, describe_exception(exc)
         self.crawler.stats.inc_value(f"pages/failed/{type(exc).__name__}")

@@ -58,6 +58,9 @@ def run_crawl(
     for key, value in {**TEST_SETTINGS, "ARCHIVE_DIR": str(archive), **(settings or {})}.items():
         cmd += ["-s", f"{key}={value}"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPY_")}
+    # A fresh tldextract cache, as on a new machine: anything that would download the
+    # public-suffix list tries to here (and the test of a clean log catches it).
+    env["TLDEXTRACT_CACHE"] = str(archive.parent / f"{archive.name}-tldextract-cache")
     proc = subprocess.run(
         cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )

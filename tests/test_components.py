@@ -81,3 +81,9 @@ def test_invalid_warc_settings_fail_at_start(setting, value, tmp_path):
     crawler = crawler_with(**{setting: value, "ARCHIVE_DIR": str(tmp_path)})
     with pytest.raises(ValueError, match=setting):
         WarcCaptureMiddleware.from_crawler(crawler)
+
+
+def test_contact_goes_into_the_user_agent():
+    crawler = crawler_with(CRAWLER_CONTACT="archivist@example.org")
+    assert crawler.settings["USER_AGENT"].endswith("; archivist@example.org)")
+    assert crawler.settings["USER_AGENT"].startswith("newsarchiver/")

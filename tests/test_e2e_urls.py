@@ -233,6 +233,13 @@ def test_manifest_offset_seeks_to_the_response_record(crawl: CrawlResult):
     assert pointed == sum(1 for _, outcome in EXPECTED if outcome != "blocked")
 
 
+def test_clean_log(crawl: CrawlResult):
+    # no traceback, no error line: e.g. tldextract fetching the public-suffix list
+    assert "Traceback" not in crawl.log
+    assert "] ERROR:" not in crawl.log
+    assert "publicsuffix" not in crawl.log
+
+
 def test_run_record(crawl: CrawlResult):
     [record_path] = list((crawl.archive / "runs").glob("*.json"))
     record = json.loads(record_path.read_text())

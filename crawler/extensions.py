@@ -71,8 +71,11 @@ def run_status(stats: dict[str, Any]) -> tuple[str, list[str]]:
     if not stats.get("input/complete"):
         problems.append("the input was not read to the end")
     entries, lines = stats.get("input/entries", 0), stats.get("manifest/lines", 0)
-    if lines != entries:
-        problems.append(f"{entries} input entries but {lines} manifest lines")
+    skipped = stats.get("input/skipped", 0)
+    if lines + skipped != entries:
+        problems.append(
+            f"{entries} input entries but {lines} manifest lines and {skipped} already archived"
+        )
     if stats.get("spider_exceptions/count") or stats.get("log_count/CRITICAL"):
         problems.append("the crawl raised unexpected errors (see the log)")
     return (INCOMPLETE, problems) if problems else (COMPLETE, [])
@@ -118,6 +121,7 @@ class RunRecord:
             "settings": {name: settings.get(name) for name in RECORDED_SETTINGS},
             "input_entries": stats.get("input/entries", 0),
             "manifest_lines": stats.get("manifest/lines", 0),
+            "already_archived": stats.get("input/skipped", 0),
             "outcomes": {o: stats.get(f"manifest/outcome/{o}", 0) for o in OUTCOMES},
             "requests": stats.get("downloader/request_count", 0),
             "responses": stats.get("downloader/response_count", 0),

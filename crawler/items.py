@@ -27,6 +27,9 @@ class WarcPointer:
     filename: str  # file name of the closed WARC (without ``.open``), relative to ``warc/``
     offset: int  # byte offset of the response record's gzip member
     record_id: str  # ``<urn:uuid:...>`` of the response record
+    payload_digest: str | None = None  # ``sha1:<base32>``, as in WARC-Payload-Digest
+    date: str | None = None  # WARC-Date of the record
+    revisit: bool = False  # a revisit record: payload identical to an earlier capture
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,26 @@ class FetchedPage:
     text_file: str | None = None
     source: str = "live"
     via: str | None = None
+    depth: int = 0  # 0: an input; n: found n links away from a seed document
+    links: tuple[FoundLink, ...] = ()  # links in the main content (set by extraction)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundLink:
+    """A link found in a seed document or in an article's main content."""
+
+    url: str  # absolute
+    anchor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """One line of ``links.jsonl``: who linked what."""
+
+    from_: str  # seed file (relative path) or the id of the linking document
+    to: str  # id of the linked URL
+    url: str
+    anchor: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,7 +186,9 @@ class WarcCaptureMiddleware:
     fetches, and bodies still Content-Encoding compressed. Reads the request and the
     response; writes WARC records through :class:`crawler.warc.WarcWriter`,
     ``request.meta["warc"]`` (a WarcPointer to the response record) and
-    ``request.meta["fetched_at"]``; stats ``warc/*``. Failed exchanges (timeouts,
+    ``request.meta["fetched_at"]``; stats ``warc/*``. With ``request.meta["earlier"]``
+    (an EarlierCapture of the same URL) and the same payload, writes a ``revisit``
+    record instead of a full response. Failed exchanges (timeouts,
     refused connections) have no response and leave no record. A write error closes
     the spider (``warc_write_failed``): a crawl that cannot archive must not go on.
     """
@@ -254,14 +256,19 @@ class WarcCaptureMiddleware:
             ip_address=str(response.ip_address) if response.ip_address else None,
             date=now,
         )
+        earlier = request.meta.get("earlier")
+        if earlier is not None and (earlier.uri != request.url or response.status != 200):
+            earlier = None  # a redirect hop or an error page: never a revisit
         try:
-            pointer = self.writer.write_exchange(exchange)
+            pointer = self.writer.write_exchange(exchange, earlier)
         except WarcWriteError as exc:
             self.stats.inc_value("warc/write_errors")
             logger.error("WARC write failed, closing the crawl: %s", exc)
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="warc_write_failed"))
             raise IgnoreRequest(f"WARC write failed: {exc}") from exc
         self.stats.inc_value("warc/exchanges")
+        if pointer.revisit:
+            self.stats.inc_value("warc/revisits")
         request.meta[META_WARC] = pointer
         request.meta[META_FETCHED_AT] = iso_utc(now)
         return response

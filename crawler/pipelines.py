@@ -194,6 +194,17 @@ class ManifestPipeline:
         except StorageError as exc:
             _fail_run(self.crawler, exc)
             return item
+        # Only now, with the line on disk, is the URL done in the state store.
+        state = getattr(self.crawler.spider, "archive_state", None)
+        if state is not None:
+            warc = item.warc
+            state.record(
+                record,
+                manifest_end=self.writer.position,
+                payload_digest=warc.payload_digest if warc and not warc.revisit else None,
+                record_id=warc.record_id if warc else None,
+                warc_date=warc.date if warc else None,
+            )
         self.stats.inc_value("manifest/lines")
         self.stats.inc_value(f"manifest/outcome/{record.outcome}")
         if record.outcome == ERROR:

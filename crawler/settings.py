@@ -41,6 +41,11 @@ EXTRACT_MIN_PARAGRAPH_WORDS = 10
 # Text dumps under ARCHIVE_DIR/text/ (crawler.pipelines.TextDumpPipeline).
 TEXT_ENABLED = True
 
+# State store (ARCHIVE_DIR/state.sqlite): what earlier runs archived. A URL archived
+# before (ok/no_text/unchanged) is fetched again only after this long ("30d", "12h",
+# seconds) or with -a refresh=1. Empty: never.
+RECRAWL_AFTER = ""
+
 # --- safety -----------------------------------------------------------------------------
 # Refuse hosts that are, or resolve to, loopback/private/link-local/reserved addresses
 # (outcome `blocked`), redirect targets included. Turn on only to crawl your own network.

@@ -68,20 +68,35 @@ def repair_torn_tail(path: str | Path) -> int:
         return size - keep
 
 
+def remove_stale_temp_files(directory: str | Path) -> int:
+    """Delete temporary dump files a killed run left behind (never a finished dump)."""
+    removed = 0
+    for tmp in Path(directory).glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 class ManifestWriter:
-    """Appends one JSON object per line to ``manifest.jsonl``, flushed per line."""
+    """Appends one JSON object per line to ``manifest.jsonl``, flushed per line.
+
+    ``position`` is the byte offset just past the last line written (the state store
+    records it, so lines written after a crash can be found).
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.repaired_bytes = 0
         self.lines_written = 0
-        self._fh: IO[str] | None = None
+        self.position = 0
+        self._fh: IO[bytes] | None = None
 
     def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.repaired_bytes = repair_torn_tail(self.path)
-            self._fh = self.path.open("a", encoding="utf-8", newline="\n")
+            self._fh = self.path.open("ab")
+            self.position = self._fh.seek(0, os.SEEK_END)
         except OSError as exc:
             raise StorageError(f"cannot open manifest {self.path}: {exc}") from exc
 
@@ -95,7 +110,7 @@ class ManifestWriter:
         line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         try:
             # One write call per line: a kill can tear at most the last line.
-            self._fh.write(line + "\n")
+            self.position += self._fh.write((line + "\n").encode("utf-8"))
             self._fh.flush()
         except OSError as exc:
             raise StorageError(f"cannot append to manifest {self.path}: {exc}") from exc

@@ -9,8 +9,12 @@ does for non-ASCII values, so repeated and odd headers survive as received.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import logging
 import os
 import socket
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +30,8 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from crawler.items import WarcPointer
+
+logger = logging.getLogger(__name__)
 
 OPEN_SUFFIX = ".open"
 WARC_SUFFIX = ".warc.gz"
@@ -62,6 +68,21 @@ class _RawStatusAndHeaders(StatusAndHeaders):
 
 def _latin1(headers: Headers) -> list[tuple[str, str]]:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+
+
+def payload_digest(body: bytes) -> str:
+    """``sha1:<base32>``, the form warcio writes in ``WARC-Payload-Digest``."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierCapture:
+    """The full capture a revisit record refers to."""
+
+    uri: str
+    date: str
+    record_id: str | None
+    payload_digest: str
 
 
 def status_line(status: int) -> str:
@@ -197,8 +218,14 @@ class WarcWriter:
         self.records_written += 1
         return offset
 
-    def write_exchange(self, exchange: HttpExchange) -> WarcPointer:
-        """Write the response and request records of *exchange*; point at the response."""
+    def write_exchange(
+        self, exchange: HttpExchange, earlier: EarlierCapture | None = None
+    ) -> WarcPointer:
+        """Write the response and request records of *exchange*; point at the response.
+
+        With *earlier* given and the same payload, the response is written as a
+        ``revisit`` record (identical-payload-digest profile) that refers to it.
+        """
         if self._fh is None:
             self._open()
         assert self._writer is not None
@@ -215,14 +242,29 @@ class WarcWriter:
         warc_headers = {"WARC-Date": date}
         if exchange.ip_address:
             warc_headers["WARC-IP-Address"] = exchange.ip_address
-        response = self._writer.create_warc_record(
-            exchange.url,
-            "response",
-            payload=BytesIO(exchange.body),
-            length=len(exchange.body),
-            http_headers=http_resp,
-            warc_headers_dict=warc_headers,
-        )
+        digest = payload_digest(exchange.body)
+        revisit = earlier is not None and earlier.payload_digest == digest
+        if revisit:
+            assert earlier is not None
+            if earlier.record_id:
+                warc_headers["WARC-Refers-To"] = earlier.record_id
+            response = self._writer.create_revisit_record(
+                exchange.url,
+                digest,
+                earlier.uri,
+                earlier.date,
+                http_headers=http_resp,
+                warc_headers_dict=warc_headers,
+            )
+        else:
+            response = self._writer.create_warc_record(
+                exchange.url,
+                "response",
+                payload=BytesIO(exchange.body),
+                length=len(exchange.body),
+                http_headers=http_resp,
+                warc_headers_dict=warc_headers,
+            )
         record_id = response.rec_headers.get_header("WARC-Record-ID")
 
         req_headers = [(b"Host", host_header(exchange.url))]
@@ -248,7 +290,67 @@ class WarcWriter:
         self._write(request)
         if self._fh is not None and self._fh.tell() >= self.max_size:
             self.close()
-        return WarcPointer(filename=name, offset=offset, record_id=record_id)
+        return WarcPointer(
+            filename=name,
+            offset=offset,
+            record_id=record_id,
+            payload_digest=digest,
+            date=date,
+            revisit=revisit,
+        )
+
+
+def recover_open_files(directory: str | Path) -> list[tuple[str, int]]:
+    """Close WARC files a killed crawl left ``.open``: cut a torn last record, rename.
+
+    Records are written one gzip member each and flushed whole, so every complete
+    member is a complete record. Call only while holding the archive lock (no live
+    writer). Returns (closed file name, bytes cut) per file; a file with no complete
+    record is removed.
+    """
+    recovered = []
+    for path in sorted(Path(directory).glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}")):
+        good = _complete_members_end(path)
+        size = path.stat().st_size
+        if good == 0:
+            path.unlink()
+            recovered.append((path.name, size))
+            continue
+        with path.open("rb+") as fh:
+            fh.truncate(good)
+            fh.flush()
+            os.fsync(fh.fileno())
+        final = path.with_name(path.name[: -len(OPEN_SUFFIX)])
+        os.replace(path, final)
+        recovered.append((final.name, size - good))
+        logger.warning(
+            "Closed %s left open by an interrupted crawl (%d bytes cut)", final.name, size - good
+        )
+    return recovered
+
+
+def _complete_members_end(path: Path) -> int:
+    """Byte offset just past the last complete gzip member of *path*."""
+    good = pos = 0
+    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            data = chunk
+            while data:
+                try:
+                    decomp.decompress(data)
+                except zlib.error:
+                    return good
+                if decomp.eof:
+                    used = len(data) - len(decomp.unused_data)
+                    pos += used
+                    good = pos
+                    data = decomp.unused_data
+                    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                else:
+                    pos += len(data)
+                    data = b""
+    return good
 
 
 # -- reading -----------------------------------------------------------------------------

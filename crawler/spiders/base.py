@@ -11,20 +11,32 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from scrapy import Spider
+from scrapy import Spider, signals
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.items import BLOCKED, ERROR, FetchedPage
+from crawler.items import BLOCKED, ERROR, UNCHANGED, FetchedPage
+from crawler.state import SqliteStateStore, UrlState, parse_duration
+from crawler.storage import remove_stale_temp_files
+from crawler.warc import EarlierCapture, recover_open_files
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
 META_PAGE = "page"
+META_EARLIER = "earlier"  # EarlierCapture: lets the WARC stage write a revisit record
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def _now() -> str:
@@ -49,7 +61,64 @@ def describe_exception(exc: BaseException) -> str:
 
 
 class ArchiveSpider(Spider):
-    """Base spider: per-request page identity in meta, a callback and an errback."""
+    """Base spider: the archive's state store, page identity in meta, callback, errback.
+
+    Opening the spider takes the archive lock (a second crawl into the same
+    ARCHIVE_DIR refuses to start), closes WARC files and removes temporary dumps a
+    killed run left, and reads manifest lines the state store missed.
+    ``-a refresh=1`` fetches archived URLs again (``RECRAWL_AFTER`` does so by age).
+    """
+
+    archive_state: SqliteStateStore
+
+    def __init__(self, *args: Any, refresh: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refresh = _truthy(refresh)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.recrawl_after = parse_duration(crawler.settings.get("RECRAWL_AFTER"))
+        root = Path(crawler.settings["ARCHIVE_DIR"])
+        spider.archive_state = SqliteStateStore(root).open()
+        text_dir = root / "text"
+        spider.recovery = {
+            "warc_files_closed": len(recover_open_files(root / "warc")),
+            "temp_files_removed": remove_stale_temp_files(text_dir) if text_dir.is_dir() else 0,
+            "manifest_lines_recorded": spider.archive_state.catch_up(root / "manifest.jsonl"),
+        }
+        crawler.signals.connect(spider.report_recovery, signal=signals.spider_opened)
+        return spider
+
+    def report_recovery(self) -> None:
+        for key, count in self.recovery.items():
+            if count:
+                self.crawler.stats.set_value(f"recovery/{key}", count)
+                logger.warning("Recovered from an interrupted run: %s = %d", key, count)
+
+    def closed(self, reason: str) -> None:
+        self.archive_state.close()
+
+    def known(self, id_: str) -> UrlState | None:
+        """What the state store knows of *id_*, or None."""
+        return self.archive_state.lookup(id_)
+
+    def is_done(self, state: UrlState | None) -> bool:
+        """Archived earlier, and neither refreshed nor older than RECRAWL_AFTER."""
+        if state is None or not state.archived() or self.refresh:
+            return False
+        return not (self.recrawl_after and state.older_than(self.recrawl_after))
+
+    @staticmethod
+    def earlier_capture(state: UrlState | None) -> EarlierCapture | None:
+        if state is None or not (state.payload_digest and state.final_url and state.warc_date):
+            return None
+        return EarlierCapture(
+            uri=state.final_url,
+            date=state.warc_date,
+            record_id=state.record_id,
+            payload_digest=state.payload_digest,
+        )
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -60,20 +129,44 @@ class ArchiveSpider(Spider):
             # Operators must be reachable: sites block anonymous crawlers, rightly.
             settings.set("USER_AGENT", f"{user_agent.rstrip(')')}; {contact})", priority="spider")
 
-    def page_request(self, url: str, page: dict[str, Any]) -> Request:
+    def page_request(
+        self, url: str, page: dict[str, Any], state: UrlState | None = None, **meta: Any
+    ) -> Request:
         # dont_filter: inputs are deduplicated before this point; Scrapy's dupefilter
         # would otherwise drop a second URL redirecting to the same place, silently.
+        meta[META_PAGE] = page
+        if (earlier := self.earlier_capture(state)) is not None:
+            meta[META_EARLIER] = earlier
+            page["text_file"] = state.text_file if state else None
         return Request(
             url,
             callback=self.parse_page,
             errback=self.page_failed,
             dont_filter=True,
-            meta={META_PAGE: page},
+            meta=meta,
         )
 
     def parse_page(self, response: Response) -> Any:
         meta = response.meta
         page = meta[META_PAGE]
+        warc = meta.get("warc")
+        if warc is not None and warc.revisit:
+            # Same payload as the last capture: a revisit record, no new dump.
+            self.crawler.stats.inc_value("pages/unchanged")
+            yield FetchedPage(
+                url=page["url"],
+                id=page["id"],
+                seq=page["seq"],
+                via=page.get("via"),
+                final_url=response.url,
+                status=response.status,
+                fetched_at=meta.get("fetched_at") or _now(),
+                warc=warc,
+                outcome=UNCHANGED,
+                text_file=page.get("text_file"),
+                depth=meta.get("depth", 0),
+            )
+            return
         content_type = response.headers.get(b"Content-Type")
         yield FetchedPage(
             url=page["url"],
@@ -88,6 +181,7 @@ class ArchiveSpider(Spider):
             warc=meta.get("warc"),
             outcome=ERROR if http_error(response.status) else None,
             error=http_error(response.status),
+            depth=meta.get("depth", 0),
         )
 
     def page_failed(self, failure: Failure) -> Any:

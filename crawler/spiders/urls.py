@@ -3,6 +3,8 @@
 FILE is .txt (one URL per line, ``#`` comments), .csv/.tsv (a ``url`` column) or
 .jsonl (a ``url`` key). It is streamed. Every entry gets one manifest line: invalid
 ones outcome ``error``, repeats (after canonicalisation) outcome ``duplicate``.
+URLs this archive already holds (outcome ok/no_text/unchanged in an earlier run) are
+skipped, so re-running a half-done list finishes it; ``-a refresh=1`` fetches them again.
 """
 
 from __future__ import annotations
@@ -67,8 +69,15 @@ class UrlsSpider(ArchiveSpider):
                 )
                 continue
             first_seen[key] = seq
-            yield self.page_request(entry.url, {"url": entry.url, "id": id_, "seq": seq})
+            state = self.known(id_)
+            if self.is_done(state):
+                # Archived by an earlier run: that run's manifest line stands.
+                stats.inc_value("input/skipped")
+                continue
+            page = {"url": entry.url, "id": id_, "seq": seq}
+            yield self.page_request(entry.url, page, state)
         stats.set_value("input/complete", True)
 
     def closed(self, reason: str) -> None:
         self._entries.close()  # releases the file when the crawl ends before the list does
+        super().closed(reason)

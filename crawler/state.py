@@ -1,0 +1,288 @@
+"""What earlier runs did: the state store (embedded default: SQLite at ARCHIVE_DIR/state.sqlite).
+
+Holds, per URL id, its last final outcome (written only after the manifest line is on
+disk), the payload digest and WARC record of its last full capture (for revisit
+records), the seq given to discovered URLs, and feed validators (ETag,
+Last-Modified) for conditional GETs. The manifest stays the source of truth: on open,
+lines appended after the last recorded one (a run killed between writing a line and
+recording it) are read back into the store.
+
+One process at a time may write an archive: :meth:`SqliteStateStore.open` takes an
+exclusive lock on ``ARCHIVE_DIR/.lock`` and a second run refuses to start.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Protocol
+
+from crawler.identity import format_seq
+from crawler.items import NO_TEXT, OK, UNCHANGED, ManifestRecord
+
+# Outcomes that mean "archived": not fetched again unless refreshed or older than
+# RECRAWL_AFTER.
+ARCHIVED = frozenset({OK, NO_TEXT, UNCHANGED})
+# Discovered URLs get seqs from here up, well apart from list positions.
+DISCOVERED_SEQ_START = 0
+
+
+class ArchiveLockedError(RuntimeError):
+    """Another crawl is writing to the same ARCHIVE_DIR."""
+
+
+@dataclass(frozen=True, slots=True)
+class UrlState:
+    id: str
+    seq: str | None
+    outcome: str | None
+    fetched_at: str | None
+    final_url: str | None = None
+    payload_digest: str | None = None
+    record_id: str | None = None
+    warc_date: str | None = None
+    text_file: str | None = None
+
+    def archived(self) -> bool:
+        return self.outcome in ARCHIVED
+
+    def older_than(self, age: timedelta, now: datetime | None = None) -> bool:
+        if not self.fetched_at:
+            return True
+        when = datetime.strptime(self.fetched_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return (now or datetime.now(UTC)) - when >= age
+
+
+class StateStore(Protocol):
+    """What the spiders and the manifest stage need from a state store."""
+
+    def lookup(self, id_: str) -> UrlState | None: ...
+    def seq_for(self, id_: str, url: str) -> str: ...
+    def record(
+        self,
+        record: ManifestRecord,
+        *,
+        manifest_end: int,
+        payload_digest: str | None = None,
+        record_id: str | None = None,
+        warc_date: str | None = None,
+    ) -> None: ...
+    def validators(self, url: str) -> tuple[str | None, str | None]: ...
+    def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None: ...
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS urls (
+    id TEXT PRIMARY KEY,
+    url TEXT,
+    seq TEXT,
+    outcome TEXT,
+    fetched_at TEXT,
+    final_url TEXT,
+    payload_digest TEXT,
+    record_id TEXT,
+    warc_date TEXT,
+    text_file TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS validators (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT);
+"""
+
+
+class SqliteStateStore:
+    """SQLite state store; every change is committed at once (WAL, one writer)."""
+
+    def __init__(self, archive_dir: str | Path) -> None:
+        self.root = Path(archive_dir)
+        self.path = self.root / "state.sqlite"
+        self._lock: IO[str] | None = None
+        self._db: sqlite3.Connection | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def open(self) -> SqliteStateStore:
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = (self.root / ".lock").open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            lock.close()
+            raise ArchiveLockedError(
+                f"another crawl ({holder}) is writing to {self.root}; "
+                "wait for it to finish or use another ARCHIVE_DIR"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}\n")
+        lock.flush()
+        self._lock = lock
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        return self
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("state store is not open")
+        return self._db
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- URLs ----------------------------------------------------------------------------
+    def lookup(self, id_: str) -> UrlState | None:
+        row = self.db.execute(
+            "SELECT id, seq, outcome, fetched_at, final_url, payload_digest, record_id, "
+            "warc_date, text_file FROM urls WHERE id = ?",
+            (id_,),
+        ).fetchone()
+        return UrlState(*row) if row else None
+
+    def seq_for(self, id_: str, url: str) -> str:
+        """The seq of a discovered URL: the one it got before, or the next free one."""
+        row = self.db.execute("SELECT seq FROM urls WHERE id = ?", (id_,)).fetchone()
+        if row and row[0] is not None:
+            return row[0]
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            counter = int(self._meta("next_seq") or DISCOVERED_SEQ_START)
+            seq = format_seq(counter)
+            self._set_meta("next_seq", str(counter + 1))
+            self.db.execute(
+                "INSERT INTO urls(id, url, seq) VALUES(?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq",
+                (id_, url, seq),
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return seq
+
+    def record(
+        self,
+        record: ManifestRecord,
+        *,
+        manifest_end: int,
+        payload_digest: str | None = None,
+        record_id: str | None = None,
+        warc_date: str | None = None,
+    ) -> None:
+        """Note a manifest line that is on disk (ending at byte *manifest_end*)."""
+        # An `unchanged` page keeps pointing at the full record its revisit refers to.
+        keep_capture = record.outcome == UNCHANGED or payload_digest is None
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(
+                """
+                INSERT INTO urls(id, url, seq, outcome, fetched_at, final_url,
+                                 payload_digest, record_id, warc_date, text_file)
+                VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET
+                    seq = COALESCE(urls.seq, excluded.seq),
+                    outcome = excluded.outcome,
+                    fetched_at = COALESCE(excluded.fetched_at, urls.fetched_at),
+                    final_url = COALESCE(excluded.final_url, urls.final_url),
+                    payload_digest = CASE WHEN ? THEN urls.payload_digest
+                                          ELSE excluded.payload_digest END,
+                    record_id = CASE WHEN ? THEN urls.record_id ELSE excluded.record_id END,
+                    warc_date = CASE WHEN ? THEN urls.warc_date ELSE excluded.warc_date END,
+                    text_file = COALESCE(excluded.text_file, urls.text_file)
+                """,
+                (
+                    record.id, record.url, record.seq, record.outcome, record.fetched_at,
+                    record.final_url, payload_digest, record_id, warc_date, record.text_file,
+                    keep_capture, keep_capture, keep_capture,
+                ),
+            )  # fmt: skip
+            self._set_meta("manifest_end", str(manifest_end))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def catch_up(self, manifest: Path) -> int:
+        """Record manifest lines written after the last recorded one; returns how many."""
+        if not manifest.exists():
+            return 0
+        start = int(self._meta("manifest_end") or 0)
+        size = manifest.stat().st_size
+        if start > size:  # the manifest was replaced or truncated: read it all again
+            start = 0
+        count = 0
+        with manifest.open("rb") as fh:
+            fh.seek(start)
+            for raw in fh:
+                if not raw.endswith(b"\n"):
+                    break  # torn tail; the manifest writer cuts it
+                start += len(raw)
+                try:
+                    line = json.loads(raw)
+                    record = ManifestRecord(**{k: line.get(k) for k in _FIELDS})
+                except (ValueError, TypeError):
+                    continue
+                self.record(record, manifest_end=start)
+                count += 1
+        return count
+
+    # -- feeds ---------------------------------------------------------------------------
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        row = self.db.execute(
+            "SELECT etag, last_modified FROM validators WHERE url = ?", (url,)
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        self.db.execute(
+            "INSERT INTO validators(url, etag, last_modified) VALUES(?, ?, ?) "
+            "ON CONFLICT(url) DO UPDATE SET etag = excluded.etag, "
+            "last_modified = excluded.last_modified",
+            (url, etag, last_modified),
+        )
+
+
+_FIELDS = tuple(ManifestRecord.__dataclass_fields__)
+
+
+def parse_duration(text: str | float | int | None) -> timedelta | None:
+    """``RECRAWL_AFTER`` values: seconds, or a number with s/m/h/d; empty or 0 = never."""
+    if text in (None, "", 0, "0", "never"):
+        return None
+    if isinstance(text, int | float):
+        return timedelta(seconds=float(text))
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    try:
+        if text[-1] in units:
+            return timedelta(seconds=float(text[:-1]) * units[text[-1]])
+        return timedelta(seconds=float(text))
+    except (ValueError, IndexError):
+        raise ValueError(
+            f"invalid duration {text!r}: use seconds or a number with s, m, h or d"
+        ) from None

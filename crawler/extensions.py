@@ -101,7 +101,9 @@ class RunRecord:
         self.started = datetime.now(UTC)
         self.spider_name = spider.name
         self.arguments = {
-            k: str(v) for k, v in vars(spider).items() if k.endswith("_path") or k in ("depth",)
+            k: str(v)
+            for k, v in vars(spider).items()
+            if k.endswith("_path") or k in ("depth", "media", "refresh")
         }
 
     def engine_stopped(self) -> None:
@@ -129,6 +131,17 @@ class RunRecord:
             "warc_records": stats.get("warc/records", 0),
             "text_files": stats.get("text/files", 0),
         }
+        if self.spider_name == "seeds":
+            record["seeds"] = {
+                "read": stats.get("seeds/read", 0),
+                "skipped": {
+                    k.removeprefix("seeds/skipped/"): v
+                    for k, v in stats.items()
+                    if k.startswith("seeds/skipped/")
+                },
+                "relative_links_skipped": stats.get("seeds/relative_links_skipped", 0),
+                "media_links_skipped": stats.get("seeds/media_links_skipped", 0),
+            }
         name = self.started.strftime("%Y%m%dT%H%M%SZ")
         path = self.root / "runs" / f"{name}.json"
         try:

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from w3lib.url import canonicalize_url
 
+from crawler.items import FoundLink
+
 DEFAULT_MAX_URL_LENGTH = 2083
 # A line longer than this is not read into memory whole (a URL list is not a data dump).
 MAX_LINE_BYTES = 1024 * 1024
@@ -213,3 +215,323 @@ def _csv_rows(
             if i < len(row) and i != url_col and name and row[i].strip()
         }
         yield row_no, row[url_col].strip(), None, fields
+
+
+# -- seed documents ------------------------------------------------------------------------
+# Links to these are media or documents, not articles: skipped unless asked for.
+MEDIA_EXTENSIONS = frozenset(
+    (
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "webp",
+        "svg",
+        "ico",
+        "bmp",
+        "tif",
+        "tiff",
+        "avif",
+        "heic",
+        "mp4",
+        "m4v",
+        "webm",
+        "mov",
+        "avi",
+        "mkv",
+        "mp3",
+        "m4a",
+        "wav",
+        "ogg",
+        "oga",
+        "flac",
+        "aac",
+        "zip",
+        "gz",
+        "tgz",
+        "bz2",
+        "xz",
+        "7z",
+        "rar",
+        "tar",
+        "iso",
+        "dmg",
+        "exe",
+        "msi",
+        "apk",
+        "pdf",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "ppt",
+        "pptx",
+        "odt",
+        "ods",
+        "epub",
+        "woff",
+        "woff2",
+        "ttf",
+        "css",
+        "js",
+        "json",
+    )
+)
+HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
+SNIFF_BYTES = 64 * 1024
+
+_MD_INLINE = re.compile(
+    r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]"  # [anchor] (one level of nested brackets)
+    r"\(\s*<?([^\s()<>]+(?:\([^\s()<>]*\)[^\s()<>]*)*)>?"  # (url) with balanced parens
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"  # optional "title"
+)
+_MD_REF_DEF = re.compile(r"^\s{0,3}\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s+.*)?$")
+_MD_REF_USE = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\[([^\]]*)\]")
+_AUTOLINK = re.compile(r"<(https?://[^<>\s]+)>", re.IGNORECASE)
+_BARE_URL = re.compile(r"https?://[^\s<>\"'`\[\]{}|\\^]+", re.IGNORECASE)
+_TRAILING = ".,;:!?*_~'\""
+
+
+class SeedSkipped(Exception):
+    """A seed file that cannot be read as a document (binary, empty, too big, not text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeedDocument:
+    path: Path
+    base_url: str | None  # where the document came from (front matter url), for relative links
+    date: str | None  # front matter date, if any
+    links: Iterator[FoundLink]  # lazily read; consume once
+
+
+def find_seed_files(spec: str | Path) -> list[Path]:
+    """A file, every file under a directory (recursively, hidden ones skipped), or a glob."""
+    path = Path(spec)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        found = [
+            p for p in path.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        ]  # fmt: skip
+    else:
+        import glob
+
+        found = [Path(p) for p in glob.glob(str(spec), recursive=True) if Path(p).is_file()]
+    if not found:
+        raise InputFormatError(f"no seed documents at {str(spec)!r}")
+    return sorted(found)
+
+
+def is_media(url: str) -> bool:
+    """True when the URL's path ends in a media or document extension."""
+    path = urlsplit(url).path.lower()
+    dot = path.rfind(".")
+    return dot > path.rfind("/") and path[dot + 1 :] in MEDIA_EXTENSIONS
+
+
+def _clean_bare_url(url: str) -> str:
+    while url:
+        if url[-1] in _TRAILING or (url[-1] == ")" and url.count("(") < url.count(")")):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def _anchor(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _absolute(url: str, base: str | None) -> str | None:
+    """Absolute http(s) URL, resolved against *base* when relative; None otherwise."""
+    url = url.strip()
+    scheme = _SCHEME_RE.match(url)
+    if scheme:
+        return url if scheme.group(1).lower() in ALLOWED_SCHEMES else None
+    if url.startswith("#") or not base:
+        return None
+    from urllib.parse import urljoin
+
+    joined = urljoin(base, url)
+    return joined if joined.lower().startswith(("http://", "https://")) else None
+
+
+class LinkCounter:
+    """Counts what a reader skipped, so the crawl can report it."""
+
+    def __init__(self) -> None:
+        self.relative_skipped = 0
+        self.media_skipped = 0
+
+
+def markdown_links(
+    lines: Iterator[str] | list[str],
+    base: str | None = None,
+    media: bool = False,
+    counter: LinkCounter | None = None,
+) -> Iterator[FoundLink]:
+    """Links in markdown or plain text, in document order.
+
+    Inline ``[a](url)``, reference ``[a][ref]`` with ``[ref]: url`` (resolved at the
+    end, wherever the definition is), ``<autolinks>`` and bare URLs (without trailing
+    punctuation or unbalanced closing brackets). Relative URLs need *base*.
+    """
+    counter = counter or LinkCounter()
+    definitions: dict[str, str] = {}
+    references: list[tuple[str, str, bool]] = []
+
+    def accept(raw: str, anchor: str, image: bool) -> FoundLink | None:
+        url = _absolute(raw, base)
+        if url is None:
+            if not _SCHEME_RE.match(raw.strip()) and not raw.startswith("#"):
+                counter.relative_skipped += 1
+            return None
+        if not media and (image or is_media(url)):
+            counter.media_skipped += 1
+            return None
+        return FoundLink(url, _anchor(anchor))
+
+    for line in lines:
+        definition = _MD_REF_DEF.match(line)
+        if definition:
+            definitions.setdefault(definition.group(1).strip().lower(), definition.group(2))
+            continue
+        rest = line
+        for pattern in (_MD_INLINE, _MD_REF_USE, _AUTOLINK):
+            found = []
+            for match in pattern.finditer(rest):
+                found.append(match)
+            for match in found:
+                if pattern is _MD_INLINE:
+                    link = accept(match.group(3), match.group(2), bool(match.group(1)))
+                    if link:
+                        yield link
+                elif pattern is _MD_REF_USE:
+                    ref = (match.group(3) or match.group(2)).strip().lower()
+                    references.append((ref, match.group(2), bool(match.group(1))))
+                else:
+                    link = accept(match.group(1), "", False)
+                    if link:
+                        yield link
+            rest = pattern.sub(" ", rest)
+        for match in _BARE_URL.finditer(rest):
+            link = accept(_clean_bare_url(match.group(0)), "", False)
+            if link:
+                yield link
+    for ref, anchor, image in references:
+        if ref in definitions:
+            link = accept(definitions[ref], anchor, image)
+            if link:
+                yield link
+
+
+def _html_links(
+    path: Path, base: str | None, media: bool, counter: LinkCounter
+) -> Iterator[FoundLink]:
+    """``<a href>`` links of an HTML file, parsed incrementally (bounded memory)."""
+    from lxml import etree
+
+    parser = etree.HTMLPullParser(events=("end",), tag=("a", "base", "link"))
+    pending: list[tuple[str, str]] = []
+    with path.open("rb") as fh:
+        while chunk := fh.read(SNIFF_BYTES):
+            parser.feed(chunk)
+            for _, element in parser.read_events():
+                tag = element.tag
+                href = (element.get("href") or "").strip()
+                if tag == "base" and href and base is None:
+                    base = href
+                elif tag == "link" and "canonical" in (element.get("rel") or "") and base is None:
+                    base = href or None
+                elif tag == "a" and href:
+                    pending.append((href, "".join(element.itertext())))
+                element.clear(keep_tail=True)
+                # Links wait for a <base> or canonical URL only until the head is over.
+                if (tag == "a" and len(pending) > 1000) or base is not None:
+                    yield from _accept_html(pending, base, media, counter)
+                    pending.clear()
+        parser.close()
+    yield from _accept_html(pending, base, media, counter)
+
+
+def _accept_html(
+    pending: list[tuple[str, str]], base: str | None, media: bool, counter: LinkCounter
+) -> Iterator[FoundLink]:
+    for href, text in pending:
+        url = _absolute(href, base)
+        if url is None:
+            if not _SCHEME_RE.match(href) and not href.startswith("#"):
+                counter.relative_skipped += 1
+            continue
+        if not media and is_media(url):
+            counter.media_skipped += 1
+            continue
+        yield FoundLink(url, _anchor(text))
+
+
+def _front_matter(handle: IO[str]) -> tuple[dict, list[str]]:
+    """YAML front matter (``---`` ... ``---``) at the top, and the lines read past it."""
+    first = handle.readline()
+    if first.strip() != "---":
+        return {}, [first]
+    block: list[str] = []
+    for _ in range(2000):
+        line = handle.readline()
+        if not line or line.strip() in ("---", "..."):
+            break
+        block.append(line)
+    else:
+        return {}, [first, *block]  # no closing fence: not front matter
+    try:
+        import yaml
+
+        data = yaml.safe_load("".join(block))
+    except Exception:  # a malformed header is text, not a reason to lose the document
+        return {}, [first, *block]
+    return (data if isinstance(data, dict) else {}), []
+
+
+def read_seed(
+    path: Path, *, max_bytes: int, media: bool = False, counter: LinkCounter | None = None
+) -> SeedDocument:
+    """Open a seed document; raise SeedSkipped when it is no readable text or HTML."""
+    counter = counter or LinkCounter()
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise SeedSkipped(f"unreadable: {exc}") from None
+    if size > max_bytes:
+        raise SeedSkipped(f"too large: {size} bytes (SEEDS_MAX_BYTES is {max_bytes})")
+    if not head.strip():
+        raise SeedSkipped("empty")
+    if b"\x00" in head:
+        raise SeedSkipped("binary (contains NUL bytes)")
+    sniff = head.lstrip()[:200].lower()
+    is_html = path.suffix.lower() in HTML_SUFFIXES or sniff.startswith(
+        (b"<!doctype html", b"<html")
+    )
+    if is_html:
+        return SeedDocument(path, None, None, _html_links(path, None, media, counter))
+    try:
+        # a multi-byte character cut at the sniff boundary is not an error
+        head.decode("utf-8-sig") if len(head) < SNIFF_BYTES else head[:-4].decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SeedSkipped("not UTF-8 text") from None
+    handle = path.open(encoding="utf-8-sig", errors="replace")
+    meta, replay = _front_matter(handle)
+    base = next(
+        (str(meta[k]) for k in ("url", "source_url", "link", "canonical") if meta.get(k)), None
+    )
+    date = str(meta["date"]) if meta.get("date") else None
+    if base is not None and not _SCHEME_RE.match(base):
+        base = None
+
+    def lines() -> Iterator[str]:
+        with handle:
+            yield from replay
+            yield from handle
+
+    return SeedDocument(path, base, date, markdown_links(lines(), base, media, counter))

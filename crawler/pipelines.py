@@ -23,9 +23,10 @@ from crawler.extraction import (
     quiet_trafilatura_logging,
     render_dump,
 )
-from crawler.identity import text_filename
-from crawler.items import ERROR, NO_TEXT, OK, FetchedPage, ManifestRecord
-from crawler.storage import ManifestWriter, StorageError, atomic_write_text
+from crawler.identity import text_filename, url_id
+from crawler.inputs import markdown_links
+from crawler.items import ERROR, NO_TEXT, OK, FetchedPage, LinkRecord, ManifestRecord
+from crawler.storage import LinksWriter, ManifestWriter, StorageError, atomic_write_text
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -89,7 +90,55 @@ class ExtractPipeline:
             self.stats.inc_value("extract/no_text")
             return dataclasses.replace(item, outcome=NO_TEXT)
         self.stats.inc_value("extract/articles")
-        return dataclasses.replace(item, outcome=OK, article=article)
+        # Links of the main content (not navigation, footers, ads): the citation graph,
+        # and what a deeper seed crawl follows.
+        links = tuple(
+            markdown_links(article.text.splitlines(), base=item.final_url or item.url, media=True)
+        )
+        return dataclasses.replace(item, outcome=OK, article=article, links=links)
+
+
+class LinksPipeline:
+    """Appends ``ARCHIVE_DIR/links.jsonl``: LinkRecord items (links in seed documents)
+    and the main-content links of every extracted page (``from`` = the page's id), each
+    (from, to) pair once per document."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.writer = LinksWriter(Path(crawler.settings.get("ARCHIVE_DIR")) / "links.jsonl")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> LinksPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.writer.open()
+
+    def _write(self, link: LinkRecord) -> None:
+        try:
+            self.writer.write(link)
+        except StorageError as exc:
+            _fail_run(self.crawler, exc)
+        self.crawler.stats.inc_value("links/written")
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, LinkRecord):
+            self._write(item)
+        elif isinstance(item, FetchedPage) and item.links:
+            seen: set[str] = set()
+            for link in item.links:
+                to = url_id(link.url)
+                if to not in seen:
+                    seen.add(to)
+                    self._write(LinkRecord(item.id, to, link.url, link.anchor))
+        return item
+
+    def close_spider(self) -> None:
+        try:
+            self.writer.close()
+        except StorageError as exc:
+            self.crawler.stats.inc_value("archive/write_errors")
+            logger.error("%s", exc)
 
 
 class TextDumpPipeline:

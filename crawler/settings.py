@@ -41,6 +41,10 @@ EXTRACT_MIN_PARAGRAPH_WORDS = 10
 # Text dumps under ARCHIVE_DIR/text/ (crawler.pipelines.TextDumpPipeline).
 TEXT_ENABLED = True
 
+# Seed documents bigger than this are skipped (they are read streaming, so this guards
+# against mistakes such as a disk image passed as a seed, not against memory use).
+SEEDS_MAX_BYTES = 256 * 1024 * 1024
+
 # State store (ARCHIVE_DIR/state.sqlite): what earlier runs archived. A URL archived
 # before (ok/no_text/unchanged) is fetched again only after this long ("30d", "12h",
 # seconds) or with -a refresh=1. Empty: never.
@@ -99,6 +103,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 300,
+    "crawler.pipelines.LinksPipeline": 400,
     "crawler.pipelines.TextDumpPipeline": 500,
     "crawler.pipelines.ManifestPipeline": 800,
 }

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from crawler.items import ManifestRecord
+from crawler.items import LinkRecord, ManifestRecord
 
 
 class StorageError(OSError):
@@ -77,12 +77,14 @@ def remove_stale_temp_files(directory: str | Path) -> int:
     return removed
 
 
-class ManifestWriter:
-    """Appends one JSON object per line to ``manifest.jsonl``, flushed per line.
+class JsonLinesWriter:
+    """Appends one JSON object per line to a file, flushed per line; append-only.
 
-    ``position`` is the byte offset just past the last line written (the state store
-    records it, so lines written after a crash can be found).
+    ``position`` is the byte offset just past the last line written. A torn last line
+    (a kill mid-write) is cut off when the file is opened.
     """
+
+    kind = "JSON lines file"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -98,22 +100,19 @@ class ManifestWriter:
             self._fh = self.path.open("ab")
             self.position = self._fh.seek(0, os.SEEK_END)
         except OSError as exc:
-            raise StorageError(f"cannot open manifest {self.path}: {exc}") from exc
+            raise StorageError(f"cannot open {self.kind} {self.path}: {exc}") from exc
 
-    def write(self, record: ManifestRecord) -> None:
+    def write_object(self, data: dict) -> None:
         if self._fh is None:
             self.open()
         assert self._fh is not None
-        data = dataclasses.asdict(record)
-        if data["via"] is None:  # only discovered URLs carry provenance
-            del data["via"]
         line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         try:
             # One write call per line: a kill can tear at most the last line.
             self.position += self._fh.write((line + "\n").encode("utf-8"))
             self._fh.flush()
         except OSError as exc:
-            raise StorageError(f"cannot append to manifest {self.path}: {exc}") from exc
+            raise StorageError(f"cannot append to {self.kind} {self.path}: {exc}") from exc
         self.lines_written += 1
 
     def close(self) -> None:
@@ -124,9 +123,32 @@ class ManifestWriter:
             os.fsync(self._fh.fileno())
             self._fh.close()
         except OSError as exc:
-            raise StorageError(f"cannot close manifest {self.path}: {exc}") from exc
+            raise StorageError(f"cannot close {self.kind} {self.path}: {exc}") from exc
         finally:
             self._fh = None
+
+
+class ManifestWriter(JsonLinesWriter):
+    """``manifest.jsonl``: one line per input URL, fields in contract order."""
+
+    kind = "manifest"
+
+    def write(self, record: ManifestRecord) -> None:
+        data = dataclasses.asdict(record)
+        if data["via"] is None:  # only discovered URLs carry provenance
+            del data["via"]
+        self.write_object(data)
+
+
+class LinksWriter(JsonLinesWriter):
+    """``links.jsonl``: the citation graph, one line per link taken or found."""
+
+    kind = "links file"
+
+    def write(self, link: LinkRecord) -> None:
+        self.write_object(
+            {"from": link.from_, "to": link.to, "url": link.url, "anchor": link.anchor}
+        )
 
 
 def read_manifest(path: str | Path) -> list[dict]:

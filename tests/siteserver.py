@@ -151,6 +151,12 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/hostile/reset":
             self.close_connection = True
             return None
+        if path.startswith("/paced/"):  # many distinct article URLs, served at a steady pace
+            time.sleep(0.02)
+            body = _read("news/2024/03/ferry-strike-ends.html").replace(
+                b"Ferry Strike Ends", f"Story {path.rsplit('/', 1)[-1]}: Ferry Strike Ends".encode()
+            )
+            return self._send(200, body)
         if path == "/media/photo.jpg":
             return self._send(
                 200, b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)), "image/jpeg"

@@ -1,0 +1,131 @@
+"""``scrapy crawl seeds -a seeds=PATH [-a depth=N] [-a media=1]``: the citation crawl.
+
+Seed documents (front-matter markdown like the project's seeds, plain text, markdown,
+HTML) cite sources; this fetches and archives them. PATH is a file, a directory (read
+recursively) or a glob. ``depth=1`` (default) fetches what the seeds link to; ``depth=2``
+also what those articles link to in their main content, and so on. Each link is
+recorded in ``links.jsonl``; each URL is fetched once per run and, once archived, not
+again (``-a refresh=1`` or ``RECRAWL_AFTER`` to re-fetch). Unreadable seeds (binary,
+empty, not UTF-8, larger than ``SEEDS_MAX_BYTES``) are skipped with a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+
+from crawler.identity import url_id
+from crawler.inputs import (
+    InputFormatError,
+    LinkCounter,
+    SeedSkipped,
+    find_seed_files,
+    is_media,
+    read_seed,
+)
+from crawler.items import OK, FetchedPage, FoundLink, LinkRecord
+from crawler.spiders.base import ArchiveSpider, _truthy
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+class SeedsSpider(ArchiveSpider):
+    name = "seeds"
+
+    def __init__(
+        self,
+        seeds: str | None = None,
+        depth: str = "1",
+        media: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if not seeds:
+            raise InputFormatError("the seeds spider needs documents: -a seeds=PATH")
+        try:
+            self.depth = int(depth)
+        except ValueError:
+            raise InputFormatError(f"depth must be a whole number >= 1, got {depth!r}") from None
+        if self.depth < 1:
+            raise InputFormatError(f"depth must be >= 1, got {self.depth}")
+        self.seeds_path = seeds
+        self.media = _truthy(media)
+        self.files = find_seed_files(seeds)
+        root = Path(seeds)
+        self.seed_root = root if root.is_dir() else None
+        self.counter = LinkCounter()
+        self.scheduled: set[int] = set()  # ids (as ints) requested in this run
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SeedsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_bytes = crawler.settings.getint("SEEDS_MAX_BYTES")
+        crawler.signals.connect(spider.page_done, signal=signals.item_scraped)
+        return spider
+
+    def seed_name(self, path: Path) -> str:
+        """How a seed is named in ``via`` and ``links.jsonl``: relative to PATH if a dir."""
+        return str(path.relative_to(self.seed_root)) if self.seed_root else path.name
+
+    async def start(self) -> AsyncIterator[Any]:
+        stats = self.crawler.stats
+        for path in self.files:
+            name = self.seed_name(path)
+            try:
+                document = read_seed(
+                    path, max_bytes=self.max_bytes, media=self.media, counter=self.counter
+                )
+            except SeedSkipped as exc:
+                reason = str(exc).split(":")[0].split(" (")[0]
+                stats.inc_value(f"seeds/skipped/{reason}")
+                logger.warning("Skipped seed %s: %s", path, exc)
+                continue
+            stats.inc_value("seeds/read")
+            seen_here: set[str] = set()
+            for link in document.links:
+                for output in self.follow(link, via=name, depth=1, seen_here=seen_here):
+                    yield output
+        stats.set_value("seeds/relative_links_skipped", self.counter.relative_skipped)
+        stats.set_value("seeds/media_links_skipped", self.counter.media_skipped)
+        stats.set_value("input/complete", True)
+
+    def follow(
+        self, link: FoundLink, *, via: str, depth: int, seen_here: set[str] | None = None
+    ) -> Iterator[Any]:
+        """The link record (for links in seeds) and, once per run, a request."""
+        id_ = url_id(link.url)
+        if seen_here is not None:
+            if id_ in seen_here:
+                return
+            seen_here.add(id_)
+            yield LinkRecord(via, id_, link.url, link.anchor)
+        key = int(id_, 16)
+        if key in self.scheduled:
+            return
+        self.scheduled.add(key)
+        state = self.known(id_)
+        if self.is_done(state):
+            self.crawler.stats.inc_value("discovered/already_archived")
+            return
+        self.crawler.stats.inc_value("input/entries")
+        seq = self.archive_state.seq_for(id_, link.url)
+        page = {"url": link.url, "id": id_, "seq": seq, "via": via}
+        yield self.page_request(link.url, page, state, depth=depth)
+
+    def page_done(self, item: Any) -> None:
+        """Follow the main-content links of an article that is not yet at full depth."""
+        if not isinstance(item, FetchedPage) or item.outcome != OK or item.depth >= self.depth:
+            return
+        for link in item.links:
+            if not self.media and is_media(link.url):
+                continue
+            for request in self.follow(link, via=item.id, depth=item.depth + 1):
+                self.crawler.engine.crawl(request)

@@ -76,6 +76,8 @@ def run_status(stats: dict[str, Any]) -> tuple[str, list[str]]:
         problems.append(
             f"{entries} input entries but {lines} manifest lines and {skipped} already archived"
         )
+    if failed := stats.get("discovery/sources_failed"):
+        problems.append(f"{failed} feed(s) or sitemap(s) could not be fetched or read")
     if stats.get("spider_exceptions/count") or stats.get("log_count/CRITICAL"):
         problems.append("the crawl raised unexpected errors (see the log)")
     return (INCOMPLETE, problems) if problems else (COMPLETE, [])
@@ -103,7 +105,7 @@ class RunRecord:
         self.arguments = {
             k: str(v)
             for k, v in vars(spider).items()
-            if k.endswith("_path") or k in ("depth", "media", "refresh")
+            if k.endswith("_path") or k in ("depth", "media", "refresh", "since")
         }
 
     def engine_stopped(self) -> None:
@@ -131,6 +133,8 @@ class RunRecord:
             "warc_records": stats.get("warc/records", 0),
             "text_files": stats.get("text/files", 0),
         }
+        if self.spider_name == "feeds":
+            record["sources"] = stats.get("discovery/sources", [])
         if self.spider_name == "seeds":
             record["seeds"] = {
                 "read": stats.get("seeds/read", 0),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import hashlib
 import mimetypes
 import threading
 import time
@@ -162,6 +163,18 @@ class Handler(BaseHTTPRequestHandler):
                 200, b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)), "image/jpeg"
             )
 
+        template = SITE / path.lstrip("/").removesuffix(".gz")
+        if path.endswith((".xml", ".xml.gz")) and not template.is_file():
+            return self._send(404, b"<html><body><h1>Not found</h1></body></html>")
+        if path.endswith(".xml.gz"):  # a gzipped sitemap, served as a file (no Content-Encoding)
+            body = gzip.compress(self._render(path[: -len(".gz")].lstrip("/")), mtime=0)
+            return self._conditional(body, "application/gzip")
+        if path.endswith(".xml") or path == "/robots.txt":
+            ctype = "text/plain; charset=utf-8" if path == "/robots.txt" else "application/xml"
+            return self._conditional(self._render(path.lstrip("/")), ctype)
+        if path == "/":
+            return self._send(200, _read("index.html"))
+
         target = (SITE / path.lstrip("/")).resolve()
         if SITE not in target.parents or not target.is_file() or target.suffix == ".src":
             return self._send(404, b"<html><body><h1>Not found</h1></body></html>")
@@ -169,6 +182,24 @@ class Handler(BaseHTTPRequestHandler):
         if ctype.startswith("text/"):
             ctype += "; charset=utf-8"
         return self._send(200, target.read_bytes(), ctype)
+
+    def _render(self, rel: str) -> bytes:
+        """A template of the site with {{BASE}} filled in from the Host header."""
+        return _read(rel).replace(b"{{BASE}}", f"http://{self.headers['Host']}".encode())
+
+    def _conditional(self, body: bytes, ctype: str) -> None:
+        """Feeds and sitemaps: ETag and Last-Modified, and 304 to a matching request."""
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        validators = [("ETag", etag), ("Last-Modified", "Thu, 14 Mar 2024 12:00:00 GMT")]
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            for name, value in validators:
+                self.send_header(name, value)
+            self.end_headers()
+            with self.log.lock:
+                self.log.sent.setdefault(self.path, []).append(b"")
+            return None
+        return self._send(200, body, ctype, extra=validators)
 
     def _chunked(self, body: bytes, parts: int = 3) -> None:
         self.send_response(200)

@@ -21,6 +21,7 @@ from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.identity import url_id
 from crawler.items import BLOCKED, ERROR, UNCHANGED, FetchedPage
 from crawler.state import SqliteStateStore, UrlState, parse_duration
 from crawler.storage import remove_stale_temp_files
@@ -74,6 +75,7 @@ class ArchiveSpider(Spider):
     def __init__(self, *args: Any, refresh: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.refresh = _truthy(refresh)
+        self.scheduled: set[int] = set()  # ids (as ints) of discovered URLs requested this run
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
@@ -128,6 +130,25 @@ class ArchiveSpider(Spider):
         if contact and contact not in user_agent:
             # Operators must be reachable: sites block anonymous crawlers, rightly.
             settings.set("USER_AGENT", f"{user_agent.rstrip(')')}; {contact})", priority="spider")
+
+    def discovered_request(self, url: str, *, via: str, depth: int = 1) -> Request | None:
+        """A request for a URL found in a document or feed, once per run, unless archived.
+
+        Its seq comes from the state store (the same on every run); ``via`` names the
+        seed file or the id of the document that first linked it.
+        """
+        id_ = url_id(url)
+        key = int(id_, 16)
+        if key in self.scheduled:
+            return None
+        self.scheduled.add(key)
+        state = self.known(id_)
+        if self.is_done(state):
+            self.crawler.stats.inc_value("discovered/already_archived")
+            return None
+        self.crawler.stats.inc_value("input/entries")
+        page = {"url": url, "id": id_, "seq": self.archive_state.seq_for(id_, url), "via": via}
+        return self.page_request(url, page, state, depth=depth)
 
     def page_request(
         self, url: str, page: dict[str, Any], state: UrlState | None = None, **meta: Any

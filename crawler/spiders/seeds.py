@@ -62,7 +62,6 @@ class SeedsSpider(ArchiveSpider):
         root = Path(seeds)
         self.seed_root = root if root.is_dir() else None
         self.counter = LinkCounter()
-        self.scheduled: set[int] = set()  # ids (as ints) requested in this run
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SeedsSpider:
@@ -100,25 +99,16 @@ class SeedsSpider(ArchiveSpider):
     def follow(
         self, link: FoundLink, *, via: str, depth: int, seen_here: set[str] | None = None
     ) -> Iterator[Any]:
-        """The link record (for links in seeds) and, once per run, a request."""
-        id_ = url_id(link.url)
+        """For a link in a seed: its link record (once per seed), and a request if new."""
         if seen_here is not None:
+            id_ = url_id(link.url)
             if id_ in seen_here:
                 return
             seen_here.add(id_)
             yield LinkRecord(via, id_, link.url, link.anchor)
-        key = int(id_, 16)
-        if key in self.scheduled:
-            return
-        self.scheduled.add(key)
-        state = self.known(id_)
-        if self.is_done(state):
-            self.crawler.stats.inc_value("discovered/already_archived")
-            return
-        self.crawler.stats.inc_value("input/entries")
-        seq = self.archive_state.seq_for(id_, link.url)
-        page = {"url": link.url, "id": id_, "seq": seq, "via": via}
-        yield self.page_request(link.url, page, state, depth=depth)
+        request = self.discovered_request(link.url, via=via, depth=depth)
+        if request is not None:
+            yield request
 
     def page_done(self, item: Any) -> None:
         """Follow the main-content links of an article that is not yet at full depth."""

@@ -1,0 +1,139 @@
+import tracemalloc
+
+import pytest
+
+from crawler.inputs import (
+    InputFormatError,
+    LinkCounter,
+    SeedSkipped,
+    find_seed_files,
+    is_media,
+    markdown_links,
+    read_seed,
+)
+
+
+def urls(links):
+    return [link.url for link in links]
+
+
+def test_markdown_link_forms():
+    text = [
+        'Inline [a](http://localhost/a "title") and [nested [b]](http://localhost/b_(c)).',
+        "Reference [c][cref], collapsed [D][] and bare http://localhost/e, then "
+        "(http://localhost/f). Quoted 'http://localhost/g'! <http://localhost/h>",
+        "**http://localhost/i**. http://localhost/j?q=1&r=2#frag;",
+        "   [cref]: http://localhost/c 'T'",
+        "[d]: <http://localhost/d>",
+    ]
+    links = list(markdown_links(text))
+    assert urls(links) == [
+        "http://localhost/a",
+        "http://localhost/b_(c)",
+        "http://localhost/h",
+        "http://localhost/e",
+        "http://localhost/f",
+        "http://localhost/g",
+        "http://localhost/i",
+        "http://localhost/j?q=1&r=2#frag",
+        "http://localhost/c",
+        "http://localhost/d",
+    ]
+    assert links[0].anchor == "a" and links[1].anchor == "nested [b]"
+    assert links[-2].anchor == "c" and links[-1].anchor == "D"
+
+
+def test_relative_media_and_other_schemes():
+    counter = LinkCounter()
+    text = [
+        "[rel](/x.html) [img](http://localhost/p.JPG) ![alt](http://localhost/photo)",
+        "[mail](mailto:a@localhost) [js](javascript:void(0)) [top](#top) [doc](http://localhost/r.pdf)",
+    ]
+    assert urls(markdown_links(text, counter=counter)) == []
+    assert counter.relative_skipped == 1 and counter.media_skipped == 3
+    with_base = markdown_links(text, base="http://localhost/blog/post.html", media=True)
+    assert urls(with_base) == [
+        "http://localhost/x.html",
+        "http://localhost/p.JPG",
+        "http://localhost/photo",
+        "http://localhost/r.pdf",
+    ]
+
+
+def test_is_media():
+    assert is_media("http://localhost/a/b.mp4?x=1")
+    assert not is_media("http://localhost/a.b/article")
+    assert not is_media("http://localhost/story.html")
+
+
+def test_front_matter_gives_base_and_date(tmp_path):
+    seed = tmp_path / "000_abc.txt"
+    seed.write_text(
+        "---\ntitle: x\nurl: http://localhost/blog/post/\ndate: '2020-12-21'\n"
+        "image: http://localhost/not-a-citation.html\n---\n"
+        "See [the story](../story.html) and http://localhost/other.\n",
+        encoding="utf-8",
+    )
+    doc = read_seed(seed, max_bytes=10**6)
+    assert doc.base_url == "http://localhost/blog/post/" and doc.date == "2020-12-21"
+    assert urls(doc.links) == ["http://localhost/blog/story.html", "http://localhost/other"]
+
+
+def test_html_seed(tmp_path):
+    seed = tmp_path / "page.htm"
+    seed.write_bytes(
+        b'<html><head><base href="http://localhost/dir/"></head><body>'
+        b'<a href="a.html">A <i>b</i></a><a href="http://localhost/c">C</a>'
+        b'<a href="mailto:x@localhost">m</a><a href="z.png">img</a></body></html>'
+    )
+    links = list(read_seed(seed, max_bytes=10**6).links)
+    assert [(link.url, link.anchor) for link in links] == [
+        ("http://localhost/dir/a.html", "A b"),
+        ("http://localhost/c", "C"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"   \n\n", "empty"),
+        (b"PK\x03\x04\x00\x00binary", "binary"),
+        (b"caf\xe9 au lait http://localhost/", "not UTF-8"),
+        (b"x" * 2000, "too large"),
+    ],
+)
+def test_unreadable_seeds(tmp_path, content, reason):
+    seed = tmp_path / "seed.txt"
+    seed.write_bytes(content)
+    with pytest.raises(SeedSkipped, match=reason):
+        read_seed(seed, max_bytes=1000)
+
+
+def test_finding_seed_files(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.md").write_text("x")
+    (tmp_path / "sub" / "b.txt").write_text("x")
+    (tmp_path / ".hidden").write_text("x")
+    assert [p.name for p in find_seed_files(tmp_path)] == ["a.md", "b.txt"]
+    assert [p.name for p in find_seed_files(str(tmp_path / "**" / "*.txt"))] == ["b.txt"]
+    with pytest.raises(InputFormatError, match="no seed documents"):
+        find_seed_files(tmp_path / "nothing-*.md")
+
+
+def test_big_seed_is_read_in_bounded_memory(tmp_path):
+    """20 MB, 50,000 links: memory stays far below the file size."""
+    seed = tmp_path / "big.md"
+    filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 6
+    with seed.open("w", encoding="utf-8") as fh:
+        for i in range(50_000):
+            fh.write(f"{filler} See [item {i}](http://localhost/a/{i}.html).\n")
+    assert seed.stat().st_size > 19_000_000
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in read_seed(seed, max_bytes=10**9).links)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 50_000
+    assert peak < 5_000_000, peak

@@ -75,6 +75,8 @@ class FetchedPage:
     source: str = "live"
     via: str | None = None
     depth: int = 0  # 0: an input; n: found n links away from a seed document
+    memento_url: str | None = None  # source "wayback": the capture fetched
+    memento_datetime: str | None = None  # source "wayback": when it was captured (UTC)
     links: tuple[FoundLink, ...] = ()  # links in the main content (set by extraction)
 
 
@@ -120,3 +122,5 @@ class ManifestRecord:
     text_sha256: str | None
     source: str | None
     via: str | None = None
+    memento_url: str | None = None
+    memento_datetime: str | None = None

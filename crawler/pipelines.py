@@ -160,7 +160,11 @@ class TextDumpPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage) or item.outcome != OK or item.article is None:
             return item
-        provenance = {"fetched_at": item.fetched_at}
+        provenance: dict[str, Any] = {"fetched_at": item.fetched_at}
+        if item.source == "wayback":
+            provenance["source"] = item.source
+            provenance["memento_url"] = item.memento_url
+            provenance["memento_datetime"] = item.memento_datetime
         if item.warc is not None:
             provenance["warc_file"] = item.warc.filename
             provenance["warc_record_id"] = item.warc.record_id
@@ -201,6 +205,8 @@ def manifest_record(item: FetchedPage) -> ManifestRecord:
         text_sha256=hashlib.sha256(article.text.encode()).hexdigest() if article else None,
         source=item.source,
         via=item.via,
+        memento_url=item.memento_url,
+        memento_datetime=item.memento_datetime,
     )
 
 

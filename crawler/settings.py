@@ -50,6 +50,19 @@ SEEDS_MAX_BYTES = 256 * 1024 * 1024
 # seconds) or with -a refresh=1. Empty: never.
 RECRAWL_AFTER = ""
 
+# The Internet Archive (urls and seeds spiders): a dead link (DNS failure, refused,
+# timeout, 404, 410, 5xx after retries, soft 404) is looked up in the CDX API and the
+# capture closest to the target date is fetched, archived and extracted (source
+# "wayback"). -a as_of=YYYYMMDD[hhmmss] fetches from the archive first.
+WAYBACK_ENABLED = True
+WAYBACK_ENDPOINT = "https://web.archive.org"
+# The archive rate-limits hard: its own download slot with these limits.
+WAYBACK_CONCURRENCY = 1
+WAYBACK_DELAY = 2.0
+WAYBACK_TIMEOUT = 60.0
+# CDX rows asked for; the closest one to the target date is used.
+WAYBACK_CDX_LIMIT = 5
+
 # --- safety -----------------------------------------------------------------------------
 # Refuse hosts that are, or resolve to, loopback/private/link-local/reserved addresses
 # (outcome `blocked`), redirect targets included. Turn on only to crawl your own network.

@@ -135,8 +135,10 @@ class ManifestWriter(JsonLinesWriter):
 
     def write(self, record: ManifestRecord) -> None:
         data = dataclasses.asdict(record)
-        if data["via"] is None:  # only discovered URLs carry provenance
-            del data["via"]
+        # Only discovered URLs carry `via`, only archive captures `memento_*`.
+        for optional in ("via", "memento_url", "memento_datetime"):
+            if data[optional] is None:
+                del data[optional]
         self.write_object(data)
 
 

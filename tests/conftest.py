@@ -24,6 +24,9 @@ TEST_SETTINGS = {
     "RETRY_BACKOFF_BASE": "0.05",
     "AUTOTHROTTLE_START_DELAY": "0.05",
     "LOG_LEVEL": "INFO",
+    # On by default, and pointed at the real Internet Archive: tests that use it start a
+    # fake archive on loopback and point WAYBACK_ENDPOINT there.
+    "WAYBACK_ENABLED": "0",
 }
 
 

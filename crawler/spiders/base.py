@@ -9,16 +9,25 @@ decide the rest.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy import Spider, signals
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    IgnoreRequest,
+)
 from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
 from crawler.identity import url_id
@@ -26,6 +35,16 @@ from crawler.items import BLOCKED, ERROR, UNCHANGED, FetchedPage
 from crawler.state import SqliteStateStore, UrlState, parse_duration
 from crawler.storage import remove_stale_temp_files
 from crawler.warc import EarlierCapture, recover_open_files
+from crawler.wayback import (
+    WaybackError,
+    cdx_query,
+    closest_capture,
+    looks_like_soft_404,
+    memento_url,
+    normalize_timestamp,
+    now_timestamp,
+    parse_cdx,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -33,6 +52,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 META_PAGE = "page"
+WAYBACK_SLOT = "wayback"
 META_EARLIER = "earlier"  # EarlierCapture: lets the WARC stage write a revisit record
 
 
@@ -55,6 +75,29 @@ def http_error(status: int) -> str | None:
     return f"HTTP {status} {phrase}"
 
 
+def parse_http_date(text: str) -> datetime | None:
+    try:
+        return parsedate_to_datetime(text).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class WaybackPolicy:
+    """How this run uses the Internet Archive (settings WAYBACK_*, -a as_of, live_fallback)."""
+
+    enabled: bool = False
+    endpoint: str = ""
+    as_of: str | None = None  # archive first, capture closest to this 14-digit timestamp
+    live_fallback: bool = False  # in as_of mode, go live when the archive has nothing
+    timeout: float = 60.0
+    cdx_limit: int = 5
+
+    @property
+    def archive_first(self) -> bool:
+        return self.enabled and self.as_of is not None
+
+
 def describe_exception(exc: BaseException) -> str:
     text = str(exc).strip()
     name = type(exc).__name__
@@ -71,16 +114,49 @@ class ArchiveSpider(Spider):
     """
 
     archive_state: SqliteStateStore
+    # Spiders whose inputs are article URLs look dead links up in the Internet Archive.
+    wayback_on_failure = False
 
-    def __init__(self, *args: Any, refresh: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        refresh: str | None = None,
+        as_of: str | None = None,
+        live_fallback: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.refresh = _truthy(refresh)
         self.scheduled: set[int] = set()  # ids (as ints) of discovered URLs requested this run
+        self.fixed_delay_hosts: set[str] = set()  # hosts whose delay AutoThrottle must not touch
+        try:
+            self.as_of = normalize_timestamp(as_of)
+        except WaybackError as exc:
+            raise ValueError(f"as_of: {exc}") from None
+        self.live_fallback = _truthy(live_fallback)
+        # Set when the archive cannot be reached at all (no DNS, refused): the rest of the
+        # run stops asking it, instead of paying its timeouts for every dead link.
+        self.archive_unreachable: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.recrawl_after = parse_duration(crawler.settings.get("RECRAWL_AFTER"))
+        settings = crawler.settings
+        enabled = settings.getbool("WAYBACK_ENABLED") and spider.wayback_on_failure
+        if spider.as_of and not enabled:
+            raise ValueError(f"as_of needs WAYBACK_ENABLED and a spider that uses it ({cls.name})")
+        endpoint = settings.get("WAYBACK_ENDPOINT") or ""
+        if enabled and not endpoint.startswith(("http://", "https://")):
+            raise ValueError(f"WAYBACK_ENDPOINT must be an http(s) URL, got {endpoint!r}")
+        spider.wayback = WaybackPolicy(
+            enabled=enabled,
+            endpoint=endpoint,
+            as_of=spider.as_of,
+            live_fallback=spider.live_fallback,
+            timeout=settings.getfloat("WAYBACK_TIMEOUT"),
+            cdx_limit=settings.getint("WAYBACK_CDX_LIMIT"),
+        )
         root = Path(crawler.settings["ARCHIVE_DIR"])
         spider.archive_state = SqliteStateStore(root).open()
         text_dir = root / "text"
@@ -90,7 +166,17 @@ class ArchiveSpider(Spider):
             "manifest_lines_recorded": spider.archive_state.catch_up(root / "manifest.jsonl"),
         }
         crawler.signals.connect(spider.report_recovery, signal=signals.spider_opened)
+        crawler.signals.connect(spider.open_wayback_slot, signal=signals.spider_opened)
         return spider
+
+    def open_wayback_slot(self) -> None:
+        """The archive rate-limits hard: its own slot, low concurrency, a fixed delay."""
+        if self.wayback.enabled:
+            slots = self.crawler.engine.downloader.per_slot_settings
+            slots[WAYBACK_SLOT] = {
+                "concurrency": self.settings.getint("WAYBACK_CONCURRENCY"),
+                "delay": self.settings.getfloat("WAYBACK_DELAY"),
+            }
 
     def report_recovery(self) -> None:
         for key, count in self.recovery.items():
@@ -131,7 +217,20 @@ class ArchiveSpider(Spider):
             # Operators must be reachable: sites block anonymous crawlers, rightly.
             settings.set("USER_AGENT", f"{user_agent.rstrip(')')}; {contact})", priority="spider")
 
-    def discovered_request(self, url: str, *, via: str, depth: int = 1) -> Request | None:
+    def entry_date(self, text: str | None, where: object) -> str | None:
+        """A per-URL date (CSV/JSONL ``date``, seed front matter) as a Wayback timestamp."""
+        if not text:
+            return None
+        try:
+            return normalize_timestamp(text)
+        except WaybackError:
+            self.crawler.stats.inc_value("input/unreadable_dates")
+            logger.warning("Ignoring unreadable date %r (%s)", text, where)
+            return None
+
+    def discovered_request(
+        self, url: str, *, via: str, depth: int = 1, date: str | None = None
+    ) -> Request | None:
         """A request for a URL found in a document or feed, once per run, unless archived.
 
         Its seq comes from the state store (the same on every run); ``via`` names the
@@ -148,17 +247,24 @@ class ArchiveSpider(Spider):
             return None
         self.crawler.stats.inc_value("input/entries")
         page = {"url": url, "id": id_, "seq": self.archive_state.seq_for(id_, url), "via": via}
+        if date:
+            page["date"] = date
         return self.page_request(url, page, state, depth=depth)
 
     def page_request(
         self, url: str, page: dict[str, Any], state: UrlState | None = None, **meta: Any
     ) -> Request:
+        """The request for an input or discovered URL: live, or archive-first with as_of."""
+        if self.wayback.archive_first:
+            return self.wayback_lookup(page, live_error=None, depth=meta.get("depth", 0))
         # dont_filter: inputs are deduplicated before this point; Scrapy's dupefilter
         # would otherwise drop a second URL redirecting to the same place, silently.
         meta[META_PAGE] = page
         if (earlier := self.earlier_capture(state)) is not None:
             meta[META_EARLIER] = earlier
             page["text_file"] = state.text_file if state else None
+        if urlsplit(url).hostname in self.fixed_delay_hosts:
+            meta["autothrottle_dont_adjust_delay"] = True
         return Request(
             url,
             callback=self.parse_page,
@@ -167,42 +273,49 @@ class ArchiveSpider(Spider):
             meta=meta,
         )
 
+    @staticmethod
+    def page_item(page: dict[str, Any], meta: dict[str, Any], **fields: Any) -> FetchedPage:
+        """A FetchedPage for *page* with what the downloader left in *meta*."""
+        fields.setdefault("warc", meta.get("warc"))
+        fields.setdefault("depth", meta.get("depth", 0))
+        return FetchedPage(
+            url=page["url"], id=page["id"], seq=page["seq"], via=page.get("via"), **fields
+        )
+
     def parse_page(self, response: Response) -> Any:
         meta = response.meta
         page = meta[META_PAGE]
         warc = meta.get("warc")
+        fetched_at = meta.get("fetched_at") or _now()
         if warc is not None and warc.revisit:
             # Same payload as the last capture: a revisit record, no new dump.
             self.crawler.stats.inc_value("pages/unchanged")
-            yield FetchedPage(
-                url=page["url"],
-                id=page["id"],
-                seq=page["seq"],
-                via=page.get("via"),
-                final_url=response.url,
-                status=response.status,
-                fetched_at=meta.get("fetched_at") or _now(),
-                warc=warc,
-                outcome=UNCHANGED,
-                text_file=page.get("text_file"),
-                depth=meta.get("depth", 0),
+            yield self.page_item(
+                page, meta, final_url=response.url, status=response.status,
+                fetched_at=fetched_at, outcome=UNCHANGED, text_file=page.get("text_file"),
+            )  # fmt: skip
+            return
+        error = http_error(response.status)
+        if error is None and response.status == 200 and looks_like_soft_404(response.body):
+            error = "soft 404: a 200 page titled as an error page"
+        if error and meta.get("wayback_error"):  # the archive had nothing either
+            error = f"live: {error}; wayback: {meta['wayback_error']}"
+        elif error and self.wayback_fallback(response.status):
+            yield self.wayback_lookup(
+                page, live_error=error, live_status=response.status, depth=meta.get("depth", 0)
             )
             return
         content_type = response.headers.get(b"Content-Type")
-        yield FetchedPage(
-            url=page["url"],
-            id=page["id"],
-            seq=page["seq"],
-            via=page.get("via"),
+        yield self.page_item(
+            page,
+            meta,
             final_url=response.url,
             status=response.status,
             content_type=content_type.decode("latin-1") if content_type else None,
             body=response.body,
-            fetched_at=meta.get("fetched_at") or _now(),
-            warc=meta.get("warc"),
+            fetched_at=fetched_at,
             outcome=ERROR if http_error(response.status) else None,
-            error=http_error(response.status),
-            depth=meta.get("depth", 0),
+            error=error if http_error(response.status) else None,
         )
 
     def page_failed(self, failure: Failure) -> Any:
@@ -223,15 +336,146 @@ class ArchiveSpider(Spider):
         else:
             outcome, error = ERROR, describe_exception(exc)
         self.crawler.stats.inc_value(f"pages/failed/{type(exc).__name__}")
-        yield FetchedPage(
-            url=page["url"],
-            id=page["id"],
-            seq=page["seq"],
-            via=page.get("via"),
+        if outcome == ERROR and meta.get("wayback_error"):  # the archive had nothing either
+            error = f"live: {error}; wayback: {meta['wayback_error']}"
+        elif outcome == ERROR and self.wayback_fallback(None):
+            yield self.wayback_lookup(page, live_error=error, depth=meta.get("depth", 0))
+            return
+        yield self.page_item(
+            page,
+            meta,
             final_url=request.url if request.url != page["url"] else None,
             status=response.status if response is not None else None,
             fetched_at=meta.get("fetched_at"),
-            warc=meta.get("warc"),
             outcome=outcome,
             error=error,
         )
+
+    # -- the Internet Archive ----------------------------------------------------------------
+    def wayback_fallback(self, status: int | None) -> bool:
+        """Whether a live failure goes to the archive: a network error (status None),
+        404, 410, 5xx after retries, or a soft 404 (status 200)."""
+        if not (self.wayback.enabled and self.wayback_on_failure) or self.archive_unreachable:
+            return False
+        return status is None or status in (404, 410) or status >= 500 or status == 200
+
+    def _wayback_meta(self, page: dict[str, Any], depth: int, **extra: Any) -> dict[str, Any]:
+        return {
+            META_PAGE: page,
+            "depth": depth,
+            # its own slot: low concurrency, a fixed delay, never holding up the live crawl
+            "download_slot": WAYBACK_SLOT,
+            "autothrottle_dont_adjust_delay": True,
+            "download_timeout": self.wayback.timeout,
+            "max_retry_times": 1,
+            **extra,
+        }
+
+    def wayback_lookup(
+        self,
+        page: dict[str, Any],
+        *,
+        live_error: str | None,
+        live_status: int | None = None,
+        depth: int = 0,
+    ) -> Request:
+        """Ask the CDX API for the capture of the page's URL closest to its target date."""
+        if self.archive_unreachable and self.wayback.live_fallback:
+            return self.page_request_live(page, depth=depth)
+        self.crawler.stats.inc_value("wayback/lookups")
+        target = page.get("date") or self.wayback.as_of or now_timestamp()
+        page = {**page, "live_error": live_error, "target": target}
+        return Request(
+            cdx_query(self.wayback.endpoint, page["url"], target, self.wayback.cdx_limit),
+            callback=self.parse_cdx,
+            errback=self.wayback_failed,
+            dont_filter=True,
+            meta=self._wayback_meta(page, depth),
+        )
+
+    def _no_capture(self, page: dict[str, Any], meta: dict[str, Any], reason: str) -> Any:
+        """No usable capture: live fallback in as_of mode, else an error with both reasons."""
+        if (
+            self.wayback.archive_first
+            and self.wayback.live_fallback
+            and page.get("live_error") is None
+        ):
+            self.crawler.stats.inc_value("wayback/live_fallbacks")
+            page = {k: v for k, v in page.items() if k not in ("live_error", "target")}
+            request = self.page_request_live(page, depth=meta.get("depth", 0))
+            request.meta["wayback_error"] = reason
+            return request
+        self.crawler.stats.inc_value("wayback/not_found")
+        live = page.get("live_error") or "not fetched (as_of)"
+        return self.page_item(
+            page, {"depth": meta.get("depth", 0)}, outcome=ERROR,
+            error=f"live: {live}; wayback: {reason}",
+        )  # fmt: skip
+
+    def page_request_live(self, page: dict[str, Any], depth: int) -> Request:
+        meta = {META_PAGE: page, "depth": depth}
+        return Request(
+            page["url"], callback=self.parse_page, errback=self.page_failed,
+            dont_filter=True, meta=meta,
+        )  # fmt: skip
+
+    def parse_cdx(self, response: Response) -> Any:
+        meta = response.meta
+        page = meta[META_PAGE]
+        if response.status != 200:
+            yield self._no_capture(page, meta, f"CDX lookup failed: HTTP {response.status}")
+            return
+        try:
+            capture = closest_capture(parse_cdx(response.body), page["target"])
+        except WaybackError as exc:
+            yield self._no_capture(page, meta, str(exc))
+            return
+        if capture is None:
+            yield self._no_capture(page, meta, f"no capture of {page['url']}")
+            return
+        yield Request(
+            memento_url(self.wayback.endpoint, capture),
+            callback=self.parse_memento,
+            errback=self.wayback_failed,
+            dont_filter=True,
+            meta=self._wayback_meta(page, meta.get("depth", 0), capture=capture),
+        )
+
+    def parse_memento(self, response: Response) -> Any:
+        meta = response.meta
+        page = meta[META_PAGE]
+        if response.status != 200:
+            yield self._no_capture(page, meta, f"capture answered HTTP {response.status}")
+            return
+        self.crawler.stats.inc_value("wayback/recovered")
+        capture = meta["capture"]
+        declared = response.headers.get(b"Memento-Datetime")
+        when = parse_http_date(declared.decode("latin-1")) if declared else None
+        memento_datetime = (when or capture.datetime).strftime("%Y-%m-%dT%H:%M:%SZ")
+        content_type = response.headers.get(b"Content-Type")
+        yield self.page_item(
+            page,
+            meta,
+            final_url=response.url,
+            status=response.status,
+            content_type=content_type.decode("latin-1") if content_type else None,
+            body=response.body,
+            fetched_at=meta.get("fetched_at") or _now(),
+            error=page.get("live_error"),
+            source="wayback",
+            memento_url=response.url,
+            memento_datetime=memento_datetime,
+        )
+
+    def wayback_failed(self, failure: Failure) -> Any:
+        request: Request = failure.request  # type: ignore[attr-defined]
+        reason = describe_exception(failure.value)
+        if request.meta.get("blocked_reason"):
+            reason = request.meta["blocked_reason"]
+        elif failure.check(CannotResolveHostError, DNSLookupError, DownloadConnectionRefusedError):
+            if not self.archive_unreachable:
+                logger.error("The archive at %s is unreachable (%s): no more lookups this run",
+                             self.wayback.endpoint, reason)  # fmt: skip
+            self.archive_unreachable = reason
+            self.crawler.stats.set_value("wayback/unreachable", True)
+        yield self._no_capture(request.meta[META_PAGE], request.meta, reason)

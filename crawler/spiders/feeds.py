@@ -95,6 +95,9 @@ class FeedsSpider(ArchiveSpider):
             }
         except DiscoveryError as exc:
             raise InputFormatError(str(exc)) from None
+        for site in self.sites:
+            if site.download_delay is not None:  # AutoThrottle must not lower it
+                self.fixed_delay_hosts |= site.hosts
         self.requested_sources: set[str] = set()
         self.report: list[dict[str, Any]] = []  # one entry per feed/sitemap fetch
 
@@ -158,7 +161,11 @@ class FeedsSpider(ArchiveSpider):
             headers=headers,
             callback=self.parse_source,
             errback=self.source_failed,
-            meta={META_SITE: site.name, "index_depth": index_depth},
+            meta={
+                META_SITE: site.name,
+                "index_depth": index_depth,
+                "autothrottle_dont_adjust_delay": urlsplit(url).hostname in self.fixed_delay_hosts,
+            },
             dont_filter=True,
         )
 

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 class SeedsSpider(ArchiveSpider):
     name = "seeds"
+    wayback_on_failure = True
 
     def __init__(
         self,
@@ -89,15 +90,22 @@ class SeedsSpider(ArchiveSpider):
                 continue
             stats.inc_value("seeds/read")
             seen_here: set[str] = set()
+            date = self.entry_date(document.date, path)  # the date the seed cites them
             for link in document.links:
-                for output in self.follow(link, via=name, depth=1, seen_here=seen_here):
+                for output in self.follow(link, via=name, depth=1, seen_here=seen_here, date=date):
                     yield output
         stats.set_value("seeds/relative_links_skipped", self.counter.relative_skipped)
         stats.set_value("seeds/media_links_skipped", self.counter.media_skipped)
         stats.set_value("input/complete", True)
 
     def follow(
-        self, link: FoundLink, *, via: str, depth: int, seen_here: set[str] | None = None
+        self,
+        link: FoundLink,
+        *,
+        via: str,
+        depth: int,
+        seen_here: set[str] | None = None,
+        date: str | None = None,
     ) -> Iterator[Any]:
         """For a link in a seed: its link record (once per seed), and a request if new."""
         if seen_here is not None:
@@ -106,7 +114,7 @@ class SeedsSpider(ArchiveSpider):
                 return
             seen_here.add(id_)
             yield LinkRecord(via, id_, link.url, link.anchor)
-        request = self.discovered_request(link.url, via=via, depth=depth)
+        request = self.discovered_request(link.url, via=via, depth=depth, date=date)
         if request is not None:
             yield request
 

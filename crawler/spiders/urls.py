@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 class UrlsSpider(ArchiveSpider):
     name = "urls"
+    wayback_on_failure = True
 
     def __init__(self, urls: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -75,6 +76,8 @@ class UrlsSpider(ArchiveSpider):
                 stats.inc_value("input/skipped")
                 continue
             page = {"url": entry.url, "id": id_, "seq": seq}
+            if date := self.entry_date(entry.fields.get("date"), entry.line):
+                page["date"] = date
             yield self.page_request(entry.url, page, state)
         stats.set_value("input/complete", True)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from crawler.storage import read_manifest
 from tests.siteserver import EXPECTED, SiteServer
+from tests.waybackserver import FakeWayback, article
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> int:
     archive = Path(os.environ.get("ARCHIVE_DIR", ROOT / "archive"))
     archive.mkdir(parents=True, exist_ok=True)
-    with SiteServer() as site:
+    with SiteServer() as site, FakeWayback() as wayback:
+        # The demo's dead link (/missing.html, a 404) has a capture in a stand-in for the
+        # Internet Archive, so the demo shows a page recovered with its provenance.
+        lost = "The council's archive of harbor photographs moved to the city library, " * 3
+        wayback.add(site.url("/missing.html"), "20230301120000", article("Photo Archive", lost))
         url_file = archive / "demo-urls.txt"
         url_file.write_text("".join(site.url(path) + "\n" for path, _ in EXPECTED))
         print(f"Demo site at {site.base_url}/ ; {len(EXPECTED)} URLs in {url_file}")
@@ -30,6 +35,8 @@ def main() -> int:
             "-s", f"ARCHIVE_DIR={archive}",
             # the demo site is on loopback, which a crawl refuses by default
             "-s", "ALLOW_PRIVATE_ADDRESSES=1",
+            "-s", f"WAYBACK_ENDPOINT={wayback.endpoint}",
+            "-s", "WAYBACK_DELAY=0.1",
             "-s", "LOG_LEVEL=INFO",
         ]  # fmt: skip
         code = subprocess.run(cmd, cwd=ROOT, check=False).returncode
@@ -37,6 +44,8 @@ def main() -> int:
     print(f"\nExit status {code}. Manifest: {archive / 'manifest.jsonl'}")
     for line in sorted(lines, key=lambda x: x["seq"]):
         detail = line["text_file"] or line["error"] or ""
+        if line.get("memento_url"):
+            detail += f"  (from the archive, {line['memento_datetime']}; live: {line['error']})"
         print(f"  {line['seq']} {line['outcome']:<9} {line['url']}  {detail}")
     print("Outcomes:", dict(Counter(line["outcome"] for line in lines)))
     print(f"Text dumps: {archive / 'text'}  WARC files: {archive / 'warc'}")

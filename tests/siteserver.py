@@ -158,6 +158,16 @@ class Handler(BaseHTTPRequestHandler):
                 b"Ferry Strike Ends", f"Story {path.rsplit('/', 1)[-1]}: Ferry Strike Ends".encode()
             )
             return self._send(200, body)
+        # dead links (recovered from the fake archive in the Wayback tests)
+        if path == "/gone/removed.html":
+            return self._send(410, b"<html><body><h1>Gone</h1></body></html>")
+        if path.startswith("/gone/"):
+            return self._send(404, b"<html><body><h1>Not found</h1></body></html>")
+        if path == "/soft404.html":
+            return self._send(
+                200, b"<html><head><title>Page not found | The Loopback Courier</title></head>"
+                b"<body><p>Sorry, we could not find that page.</p></body></html>",
+            )  # fmt: skip
         if path == "/media/photo.jpg":
             return self._send(
                 200, b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)), "image/jpeg"

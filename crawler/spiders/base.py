@@ -298,8 +298,8 @@ class ArchiveSpider(Spider):
         error = http_error(response.status)
         if error is None and response.status == 200 and looks_like_soft_404(response.body):
             error = "soft 404: a 200 page titled as an error page"
-        if error and meta.get("wayback_error"):  # the archive had nothing either
-            error = f"live: {error}; wayback: {meta['wayback_error']}"
+        if error and (why := meta.get("wayback_error") or self.archive_gone()):
+            error = f"live: {error}; wayback: {why}"  # the archive had nothing either
         elif error and self.wayback_fallback(response.status):
             yield self.wayback_lookup(
                 page, live_error=error, live_status=response.status, depth=meta.get("depth", 0)
@@ -336,8 +336,8 @@ class ArchiveSpider(Spider):
         else:
             outcome, error = ERROR, describe_exception(exc)
         self.crawler.stats.inc_value(f"pages/failed/{type(exc).__name__}")
-        if outcome == ERROR and meta.get("wayback_error"):  # the archive had nothing either
-            error = f"live: {error}; wayback: {meta['wayback_error']}"
+        if outcome == ERROR and (why := meta.get("wayback_error") or self.archive_gone()):
+            error = f"live: {error}; wayback: {why}"  # the archive had nothing either
         elif outcome == ERROR and self.wayback_fallback(None):
             yield self.wayback_lookup(page, live_error=error, depth=meta.get("depth", 0))
             return
@@ -352,6 +352,12 @@ class ArchiveSpider(Spider):
         )
 
     # -- the Internet Archive ----------------------------------------------------------------
+    def archive_gone(self) -> str | None:
+        """Why the archive is not asked any more this run (unreachable), if it would be."""
+        if self.archive_unreachable and self.wayback.enabled and self.wayback_on_failure:
+            return f"archive unreachable: {self.archive_unreachable}"
+        return None
+
     def wayback_fallback(self, status: int | None) -> bool:
         """Whether a live failure goes to the archive: a network error (status None),
         404, 410, 5xx after retries, or a soft 404 (status 200)."""

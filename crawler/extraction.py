@@ -23,7 +23,8 @@ from trafilatura.utils import normalize_unicode
 from trafilatura.xml import xmltotxt
 from w3lib.encoding import html_to_unicode
 
-from crawler.items import Article
+from crawler.inputs import markdown_links
+from crawler.items import Article, FoundLink
 
 # Below this many characters a language guess is noise; the field is then left out.
 LANGUAGE_MIN_CHARS = 200
@@ -137,6 +138,17 @@ def extract_article(html: str, url: str, min_paragraph_words: int = 0) -> Articl
         language=detect_language(text),
         tags=tuple(tags),
     )
+
+
+def extract_page(
+    body: bytes, content_type: str | None, url: str, min_paragraph_words: int = 0
+) -> tuple[Article | None, tuple[FoundLink, ...]]:
+    """The whole extraction of one page, as run in a worker: decode, extract, main-content
+    links (absolute, media included: the citation graph records everything found)."""
+    article = extract_article(decode_html(body, content_type), url, min_paragraph_words)
+    if article is None:
+        return None, ()
+    return article, tuple(markdown_links(article.text.splitlines(), base=url, media=True))
 
 
 def front_matter(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,16 +18,14 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.extraction import (
     ExtractionError,
-    decode_html,
-    extract_article,
     front_matter,
     quiet_trafilatura_logging,
     render_dump,
 )
 from crawler.identity import text_filename, url_id
-from crawler.inputs import markdown_links
 from crawler.items import ERROR, NO_TEXT, OK, FetchedPage, LinkRecord, ManifestRecord
 from crawler.storage import LinksWriter, ManifestWriter, StorageError, atomic_write_text
+from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError, load_function
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -46,26 +45,47 @@ def _fail_run(crawler: Crawler, exc: Exception) -> None:
 
 
 class ExtractPipeline:
-    """Reads ``body``/``content_type``/``final_url``; writes ``article`` and ``outcome``.
+    """Reads ``body``/``content_type``/``final_url``; writes ``article``, ``links``, ``outcome``.
 
     ``ok`` with an article, ``no_text`` when the page holds none (or is not HTML),
-    ``error`` when trafilatura itself fails. Stats: ``extract/*``.
-    With ``EXTRACT_ENABLED = False`` pages are archived only (outcome ``ok``).
+    ``error`` when extraction fails, crashes its worker or runs past
+    ``EXTRACT_TIMEOUT``. Extraction runs in ``EXTRACT_WORKERS`` processes (0: inline,
+    on the reactor thread), at most ``EXTRACT_MAX_IN_FLIGHT`` pages at a time: pages
+    waiting for a place hold their responses in Scrapy's scraper slot, so downloads
+    pause when extraction lags. Stats: ``extract/*``. With ``EXTRACT_ENABLED = False``
+    pages are archived only (outcome ``ok``).
     """
 
     def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
         self.stats = crawler.stats
-        self.enabled = crawler.settings.getbool("EXTRACT_ENABLED")
-        self.min_paragraph_words = crawler.settings.getint("EXTRACT_MIN_PARAGRAPH_WORDS")
+        self.enabled = settings.getbool("EXTRACT_ENABLED")
+        self.min_paragraph_words = settings.getint("EXTRACT_MIN_PARAGRAPH_WORDS")
         if self.min_paragraph_words < 0:
             raise ValueError("EXTRACT_MIN_PARAGRAPH_WORDS must be >= 0")
+        self.function = load_function(settings.get("EXTRACT_FUNCTION"))
+        workers = settings.get("EXTRACT_WORKERS")
+        workers = (os.cpu_count() or 1) if workers in (None, "") else int(workers)
+        if workers < 0:
+            raise ValueError(f"EXTRACT_WORKERS must be >= 0, got {workers}")
+        in_flight = settings.getint("EXTRACT_MAX_IN_FLIGHT") or 2 * max(workers, 1)
+        timeout = settings.getfloat("EXTRACT_TIMEOUT")
+        self.pool: WorkerPool | None = None
+        if self.enabled and workers > 0:
+            self.pool = WorkerPool(
+                self.function,
+                workers,
+                timeout=timeout,
+                max_in_flight=in_flight,
+                initializer=quiet_trafilatura_logging,
+            )
         quiet_trafilatura_logging()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage) or item.outcome is not None:
             return item
         if not self.enabled:
@@ -79,23 +99,28 @@ class ExtractPipeline:
         if not item.body:
             self.stats.inc_value("extract/empty_body")
             return dataclasses.replace(item, outcome=NO_TEXT, error="empty body")
-        html = decode_html(item.body, item.content_type)
+        args = (item.body, item.content_type, item.final_url or item.url, self.min_paragraph_words)
         try:
-            article = extract_article(html, item.final_url or item.url, self.min_paragraph_words)
-        except ExtractionError as exc:
-            self.stats.inc_value("extract/errors")
+            if self.pool is None:
+                article, links = self.function(*args)
+            else:
+                article, links = await self.pool.run(*args)
+                self.stats.max_value("extract/max_in_flight", self.pool.most_in_flight)
+        except (ExtractionError, WorkerTimeoutError, WorkerCrashedError) as exc:
+            kind = type(exc).__name__.removesuffix("Error").lower()
+            self.stats.inc_value(f"extract/errors/{kind}")
             logger.error("Extraction failed for %s: %s", item.url, exc)
             return dataclasses.replace(item, outcome=ERROR, error=f"extraction failed: {exc}")
         if article is None:
             self.stats.inc_value("extract/no_text")
             return dataclasses.replace(item, outcome=NO_TEXT)
         self.stats.inc_value("extract/articles")
-        # Links of the main content (not navigation, footers, ads): the citation graph,
-        # and what a deeper seed crawl follows.
-        links = tuple(
-            markdown_links(article.text.splitlines(), base=item.final_url or item.url, media=True)
-        )
         return dataclasses.replace(item, outcome=OK, article=article, links=links)
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.stats.set_value("extract/worker_restarts", self.pool.restarts)
+            self.pool.close()
 
 
 class LinksPipeline:

@@ -38,6 +38,17 @@ EXTRACT_ENABLED = True
 # A page is an article only if some paragraph has at least this many words: navigation
 # and section pages (lists of one- to five-word links) become `no_text`.
 EXTRACT_MIN_PARAGRAPH_WORDS = 10
+# Extraction runs in this many worker processes, off the reactor thread (empty: one per
+# CPU; 0: inline, on the reactor thread).
+EXTRACT_WORKERS = ""
+# Pages being extracted at once (0: twice the workers). Pages waiting for a place keep
+# their responses in Scrapy's scraper slot, so downloads pause when extraction lags.
+EXTRACT_MAX_IN_FLIGHT = 0
+# A page whose extraction runs longer is abandoned (outcome `error`), its worker killed.
+EXTRACT_TIMEOUT = 60.0
+# The extractor: bytes, Content-Type, URL, min words -> (Article | None, links). A
+# different one (another library, a site-specific parser) plugs in here.
+EXTRACT_FUNCTION = "crawler.extraction.extract_page"
 # Text dumps under ARCHIVE_DIR/text/ (crawler.pipelines.TextDumpPipeline).
 TEXT_ENABLED = True
 

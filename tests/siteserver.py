@@ -168,6 +168,11 @@ class Handler(BaseHTTPRequestHandler):
                 200, b"<html><head><title>Page not found | The Loopback Courier</title></head>"
                 b"<body><p>Sorry, we could not find that page.</p></body></html>",
             )  # fmt: skip
+        if path in ("/faulty/crash.html", "/faulty/hang.html"):  # for tests.faulty_extraction
+            marker = b"<!--crash-worker-->" if "crash" in path else b"<!--hang-worker-->"
+            return self._send(
+                200, _read("sports/marathon.html").replace(b"<body>", b"<body>" + marker)
+            )
         if path == "/media/photo.jpg":
             return self._send(
                 200, b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)), "image/jpeg"

@@ -105,6 +105,23 @@ def read_url_list(
     return _validated(handle, rows, max_length)
 
 
+def count_entries(path: str | Path) -> int:
+    """How many entries a URL list has (for progress and ETA), read quickly in binary."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    count = 0
+    with path.open("rb") as fh:
+        for raw in fh:
+            line = raw.strip()
+            if not line or (
+                suffix not in (".csv", ".tsv", ".jsonl", ".ndjson") and line[:1] == b"#"
+            ):
+                continue
+            count += 1
+    # A csv/tsv header is not an entry (quoted multi-line cells make this approximate).
+    return max(0, count - 1) if suffix in (".csv", ".tsv") else count
+
+
 def _validated(
     handle: IO[str],
     rows: Iterator[tuple[int, str, str | None, dict[str, str]]],

@@ -210,6 +210,8 @@ class WarcCaptureMiddleware:
             raise ValueError(f"WARC_VERSION must be 1.0 or 1.1, got {version!r}")
         if max_size <= 0:
             raise ValueError(f"WARC_MAX_SIZE must be a positive number of bytes, got {max_size}")
+        if not 1 <= settings.getint("WARC_GZIP_LEVEL") <= 9:
+            raise ValueError("WARC_GZIP_LEVEL must be 1-9")
         info = {
             "software": (
                 f"newsarchiver/{PROJECT_VERSION} scrapy/{scrapy.__version__} "
@@ -237,6 +239,7 @@ class WarcCaptureMiddleware:
             max_size=max_size,
             info={k: v for k, v in info.items() if v},
             warc_version=version,
+            gzip_level=settings.getint("WARC_GZIP_LEVEL"),
         )
         return cls(crawler, writer)
 

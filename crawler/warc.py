@@ -10,6 +10,7 @@ does for non-ASCII values, so repeated and odd headers survive as received.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import logging
 import os
@@ -150,9 +151,13 @@ class WarcWriter:
         max_size: int = 1024**3,
         info: Mapping[str, str] | None = None,
         warc_version: str = "1.0",
+        gzip_level: int = 6,
     ) -> None:
         if max_size <= 0:
             raise ValueError(f"WARC max size must be positive, got {max_size}")
+        if not 1 <= gzip_level <= 9:
+            raise ValueError(f"gzip level must be 1-9, got {gzip_level}")
+        self.gzip_level = gzip_level
         self.directory = Path(directory)
         self.prefix = prefix
         self.max_size = max_size
@@ -178,7 +183,9 @@ class WarcWriter:
         except OSError as exc:
             raise WarcWriteError(f"cannot create WARC file {path}: {exc}") from exc
         self._path = path
-        self._writer = WARCWriter(self._fh, gzip=True, warc_version=self.warc_version)
+        # warcio builds and serialises records; each is compressed here as its own gzip
+        # member (warcio's own wrapper always uses level 9, several times slower than 6).
+        self._writer = WARCWriter(BytesIO(), gzip=False, warc_version=self.warc_version)
         info = {"software": "newsarchiver", **self.info}
         info.setdefault("format", f"WARC File Format {self.warc_version}")
         record = self._writer.create_warcinfo_record(name, info)
@@ -209,10 +216,16 @@ class WarcWriter:
 
     # -- records ---------------------------------------------------------------------
     def _write(self, record: ArcWarcRecord) -> int:
+        """Write *record* as one gzip member (at ``gzip_level``); return its offset."""
         assert self._fh is not None and self._writer is not None
+        buffer = BytesIO()
+        self._writer.out = buffer  # warcio serialises the record, uncompressed
+        self._writer.write_record(record)
+        member = gzip.compress(buffer.getvalue(), compresslevel=self.gzip_level, mtime=0)
         offset = self._fh.tell()
         try:
-            self._writer.write_record(record)
+            self._fh.write(member)
+            self._fh.flush()
         except OSError as exc:
             raise WarcWriteError(f"cannot write to {self._path}: {exc}") from exc
         self.records_written += 1

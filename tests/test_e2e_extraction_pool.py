@@ -61,8 +61,14 @@ def test_in_flight_pages_are_bounded(site: SiteServer, tmp_path: Path):
     result = run_crawl(
         tmp_path / "a",
         args={"urls": str(write_url_list(tmp_path / "urls.txt", urls))},
-        settings={"EXTRACT_WORKERS": "1", "EXTRACT_MAX_IN_FLIGHT": "2"},
+        settings={"EXTRACT_WORKERS": "1", "EXTRACT_MAX_IN_FLIGHT": "2", "PROGRESS_INTERVAL": "0.2"},
     )
     assert result.returncode == 0, result.log[-3000:]
     assert len(result.manifest) == 30
     assert "'extract/max_in_flight': 2," in result.log
+    # progress lines while it runs (stderr is no terminal here), a summary table at the end
+    progress = re.findall(r"Progress: (\d+)/30 \([\d.]+%\) [\d.-]+ pages/s", result.log)
+    assert progress and int(progress[-1]) <= 30
+    assert re.search(
+        r"Run finished in \S+: 30 pages, [\d.]+ pages/s\n  outcome +count\n  ok +30", result.log
+    )

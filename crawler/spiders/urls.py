@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from scrapy import signals
+
 from crawler.identity import format_seq, url_id
-from crawler.inputs import DEFAULT_MAX_URL_LENGTH, read_url_list
+from crawler.inputs import DEFAULT_MAX_URL_LENGTH, count_entries, read_url_list
 from crawler.items import DUPLICATE, ERROR, FetchedPage
 from crawler.spiders.base import ArchiveSpider
 
@@ -42,6 +44,7 @@ class UrlsSpider(ArchiveSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         stats = self.crawler.stats
+        stats.set_value("input/total", count_entries(self.urls_path))
         # Canonical id (as an int, 8 bytes of key) -> seq of its first occurrence.
         first_seen: dict[int, str] = {}
         for entry in self._entries:
@@ -79,6 +82,10 @@ class UrlsSpider(ArchiveSpider):
             if date := self.entry_date(entry.fields.get("date"), entry.line):
                 page["date"] = date
             yield self.page_request(entry.url, page, state)
+            # Stream the list: hand over more requests only when the scheduler has drained,
+            # so a 100,000-URL list never sits in memory as 100,000 requests.
+            if self.crawler.engine.needs_backout():
+                await self.crawler.signals.wait_for(signals.scheduler_empty)
         stats.set_value("input/complete", True)
 
     def closed(self, reason: str) -> None:

@@ -5,7 +5,11 @@ Thin adapters: the work is in crawler.netguard, crawler.backoff and crawler.warc
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from importlib.metadata import version as dist_version
 from pathlib import Path
@@ -30,7 +34,14 @@ from twisted.internet.task import deferLater
 from crawler import __version__ as PROJECT_VERSION
 from crawler.backoff import backoff_delay, parse_retry_after
 from crawler.netguard import BlockedAddressError, check_address, parse_ip
-from crawler.warc import HttpExchange, WarcWriteError, WarcWriter
+from crawler.warc import (
+    HttpExchange,
+    WarcWriteError,
+    WarcWriter,
+    init_process_writer,
+    process_close,
+    process_write,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -184,7 +195,8 @@ class WarcCaptureMiddleware:
 
     Sits at 960, below the downloader: sees each redirect hop and retry, robots.txt
     fetches, and bodies still Content-Encoding compressed. Reads the request and the
-    response; writes WARC records through :class:`crawler.warc.WarcWriter`,
+    response; writes WARC records through :class:`crawler.warc.WarcWriter`, in a process
+    of its own unless ``WARC_WRITER_PROCESS = False``,
     ``request.meta["warc"]`` (a WarcPointer to the response record) and
     ``request.meta["fetched_at"]``; stats ``warc/*``. With ``request.meta["earlier"]``
     (an EarlierCapture of the same URL) and the same payload, writes a ``revisit``
@@ -193,10 +205,19 @@ class WarcCaptureMiddleware:
     the spider (``warc_write_failed``): a crawl that cannot archive must not go on.
     """
 
-    def __init__(self, crawler: Crawler, writer: WarcWriter) -> None:
+    def __init__(self, crawler: Crawler, writer_settings: dict[str, Any], process: bool) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.writer = writer
+        self.writer: WarcWriter | None = None
+        self.pool: ProcessPoolExecutor | None = None
+        if process:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["crawler.warc"])
+            self.pool = ProcessPoolExecutor(
+                1, mp_context=context, initializer=init_process_writer, initargs=(writer_settings,)
+            )
+        else:
+            self.writer = WarcWriter(**writer_settings)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -233,17 +254,18 @@ class WarcCaptureMiddleware:
                 f"retry_times={settings.getint('RETRY_TIMES')}"
             ),
         }
-        writer = WarcWriter(
-            Path(settings.get("ARCHIVE_DIR")) / "warc",
-            prefix=settings.get("WARC_PREFIX"),
-            max_size=max_size,
-            info={k: v for k, v in info.items() if v},
-            warc_version=version,
-            gzip_level=settings.getint("WARC_GZIP_LEVEL"),
-        )
-        return cls(crawler, writer)
+        writer_settings = {
+            "directory": Path(settings.get("ARCHIVE_DIR")) / "warc",
+            "prefix": settings.get("WARC_PREFIX"),
+            "max_size": max_size,
+            "info": {k: v for k, v in info.items() if v},
+            "warc_version": version,
+            "gzip_level": settings.getint("WARC_GZIP_LEVEL"),
+        }
+        WarcWriter(**writer_settings)  # invalid values fail here, at start
+        return cls(crawler, writer_settings, settings.getbool("WARC_WRITER_PROCESS"))
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    async def process_response(self, request: Request, response: Response) -> Response:
         if "cached" in response.flags or urlparse_cached(request).scheme not in ("http", "https"):
             return response
         now = datetime.now(UTC)
@@ -263,8 +285,13 @@ class WarcCaptureMiddleware:
         if earlier is not None and (earlier.uri != request.url or response.status != 200):
             earlier = None  # a redirect hop or an error page: never a revisit
         try:
-            pointer = self.writer.write_exchange(exchange, earlier)
-        except WarcWriteError as exc:
+            if self.pool is not None:
+                future = self.pool.submit(process_write, exchange, earlier)
+                pointer = await asyncio.wrap_future(future)
+            else:
+                assert self.writer is not None
+                pointer = self.writer.write_exchange(exchange, earlier)
+        except (WarcWriteError, BrokenProcessPool) as exc:
             self.stats.inc_value("warc/write_errors")
             logger.error("WARC write failed, closing the crawl: %s", exc)
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="warc_write_failed"))
@@ -277,10 +304,18 @@ class WarcCaptureMiddleware:
         return response
 
     def spider_closed(self) -> None:
+        files: list[str] = []
+        records = 0
         try:
-            self.writer.close()
-        except WarcWriteError as exc:
+            if self.pool is not None:
+                files, records = self.pool.submit(process_close).result()
+                self.pool.shutdown(wait=True)
+            else:
+                assert self.writer is not None
+                self.writer.close()
+                files, records = list(self.writer.files_written), self.writer.records_written
+        except (WarcWriteError, BrokenProcessPool) as exc:
             self.stats.inc_value("warc/write_errors")
-            logger.error("%s", exc)
-        self.stats.set_value("warc/files", list(self.writer.files_written))
-        self.stats.set_value("warc/records", self.writer.records_written)
+            logger.error("WARC writer failed at close: %s", exc)
+        self.stats.set_value("warc/files", files)
+        self.stats.set_value("warc/records", records)

@@ -35,6 +35,9 @@ WARC_VERSION = "1.0"
 # zlib level of each record's gzip member: 6 compresses within a few percent of 9 at a
 # fraction of the CPU time (warcio's own writer uses 9).
 WARC_GZIP_LEVEL = 6
+# Compress, hash and write records in a process of its own (off the reactor thread, on
+# another core). False: in the crawler process.
+WARC_WRITER_PROCESS = True
 
 # Article extraction with trafilatura (crawler.pipelines.ExtractPipeline). Off = archive only.
 EXTRACT_ENABLED = True

@@ -379,3 +379,27 @@ def read_record_at(path: str | Path, offset: int) -> tuple[ArcWarcRecord, bytes]
         fh.seek(offset)
         record = next(iter(ArchiveIterator(fh)))
         return record, record.raw_stream.read()
+
+
+# -- the writer in a process of its own ----------------------------------------------------
+# Compressing and hashing a 160 KB page costs ~6 ms of CPU; done on the crawler's reactor
+# thread it halves an archive-only crawl's speed, and a thread does not help (the GIL
+# convoy of Python-level record building). A one-worker process pool holds the writer:
+# records keep their order (one worker, FIFO), and the crawler only pickles the exchange.
+_process_writer: WarcWriter | None = None
+
+
+def init_process_writer(settings: dict) -> None:
+    global _process_writer
+    _process_writer = WarcWriter(**settings)
+
+
+def process_write(exchange: HttpExchange, earlier: EarlierCapture | None) -> WarcPointer:
+    assert _process_writer is not None, "init_process_writer was not called"
+    return _process_writer.write_exchange(exchange, earlier)
+
+
+def process_close() -> tuple[list[str], int]:
+    assert _process_writer is not None, "init_process_writer was not called"
+    _process_writer.close()
+    return list(_process_writer.files_written), _process_writer.records_written

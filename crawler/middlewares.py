@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ from crawler.warc import (
     process_close,
     process_write,
 )
+from crawler.workers import start_worker, worker_context
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -211,10 +211,11 @@ class WarcCaptureMiddleware:
         self.writer: WarcWriter | None = None
         self.pool: ProcessPoolExecutor | None = None
         if process:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["crawler.warc"])
             self.pool = ProcessPoolExecutor(
-                1, mp_context=context, initializer=init_process_writer, initargs=(writer_settings,)
+                1,
+                mp_context=worker_context(),
+                initializer=start_worker,
+                initargs=(init_process_writer, writer_settings),
             )
         else:
             self.writer = WarcWriter(**writer_settings)

@@ -11,8 +11,13 @@ retried alone in a fresh one-worker pool: only the job that kills that one too f
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import importlib
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,6 +30,42 @@ class WorkerTimeoutError(Exception):
 
 class WorkerCrashedError(Exception):
     """A job's worker process died (twice)."""
+
+
+def die_with_parent() -> None:
+    """Make this worker process end when the process that started it does.
+
+    Pool workers otherwise outlive a crawl killed with SIGKILL (they hold their own
+    queue's pipe, so they never see EOF). Linux: the kernel sends SIGKILL on the
+    parent's death; elsewhere a thread watches the parent pid.
+    """
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """spawn: workers are fresh interpreters and children of the crawler itself (so they
+    can die with it), not forks of a process with threads and sockets."""
+    return multiprocessing.get_context("spawn")
+
+
+def start_worker(initializer: Callable[..., None] | None, *args: Any) -> None:
+    die_with_parent()
+    if initializer is not None:
+        initializer(*args)
 
 
 def load_function(path: str) -> Callable[..., Any]:
@@ -59,17 +100,17 @@ class WorkerPool:
         self.in_flight = 0
         self.most_in_flight = 0
         self.restarts = 0
-        # forkserver: workers fork from a clean process with the job's module preloaded,
-        # not from the crawler (threads, sockets) and not re-importing everything.
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload([function.__module__])
+        self._context = worker_context()
         self._pool = self._new_pool()
         self._places: asyncio.Semaphore | None = None
         self._quarantine: asyncio.Lock | None = None
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_pool(self, workers: int | None = None) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self.workers, mp_context=self._context, initializer=self.initializer
+            workers or self.workers,
+            mp_context=self._context,
+            initializer=start_worker,
+            initargs=(self.initializer,),
         )
 
     def _replace(self, broken: ProcessPoolExecutor, kill: bool) -> None:
@@ -119,9 +160,7 @@ class WorkerPool:
         if self._quarantine is None:
             self._quarantine = asyncio.Lock()
         async with self._quarantine:
-            executor = ProcessPoolExecutor(
-                1, mp_context=self._context, initializer=self.initializer
-            )
+            executor = self._new_pool(1)
             try:
                 return await self._call(executor, args)
             except BrokenProcessPool:

@@ -154,7 +154,7 @@ class RunRecord:
         name = self.started.strftime("%Y%m%dT%H%M%SZ")
         path = self.root / "runs" / f"{name}.json"
         try:
-            atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n")
+            atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n", durable=True)
         except StorageError as exc:
             self.crawler.stats.set_value("run/status", FAILED)
             logger.error("Could not write the run record: %s", exc)

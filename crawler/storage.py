@@ -21,19 +21,25 @@ class StorageError(OSError):
     """An output file could not be written: the run must fail."""
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write *text* (UTF-8) to *path* so readers see the old file or the new, never half."""
+def atomic_write_text(path: str | Path, text: str, durable: bool = False) -> None:
+    """Write *text* (UTF-8) to *path* so readers see the old file or the new, never half.
+
+    The rename makes it atomic against a killed process; *durable* also fsyncs before
+    it, against a power cut (costly per file: off for text dumps, which the WARC holds).
+    """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -29,6 +29,9 @@ from crawler.items import Article, FoundLink
 # Below this many characters a language guess is noise; the field is then left out.
 LANGUAGE_MIN_CHARS = 200
 LANGUAGE_MIN_CONFIDENCE = 0.9
+# The first few thousand characters say the language as well as the whole text does,
+# at a fraction of the cost on long articles.
+LANGUAGE_SAMPLE_CHARS = 3000
 
 _HEADING_RE = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
 
@@ -73,7 +76,7 @@ def detect_language(text: str) -> str | None:
     """ISO 639-1 code from py3langid, or None when the text is short or the guess unsure."""
     if len(text) < LANGUAGE_MIN_CHARS:
         return None
-    lang, _ = _language_identifier().classify(text)
+    lang, _ = _language_identifier().classify(text[:LANGUAGE_SAMPLE_CHARS])
     return None if lang == "und" else lang
 
 

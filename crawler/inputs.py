@@ -410,6 +410,8 @@ def markdown_links(
         return FoundLink(url, _anchor(anchor))
 
     for line in lines:
+        if "[" not in line and "<" not in line and "://" not in line:
+            continue  # most lines of prose hold no link: skip the regex passes
         definition = _MD_REF_DEF.match(line)
         if definition:
             definitions.setdefault(definition.group(1).strip().lower(), definition.group(2))

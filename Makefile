@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make demo   set up .venv, serve the bundled news site on loopback, crawl it into archive/
 #   make test   set up .venv, lint, run the test suite
+#   make bench  throughput against trafilatura's CLI and wget (see bench/README.md)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -22,6 +23,9 @@ lint: $(VENV)/.installed
 
 test: lint
 	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,4 +1,4 @@
-"""Item pipelines: extraction -> text dump -> manifest.
+"""Item pipelines: extraction -> links -> text dump -> manifest (+ state).
 
 Each stage takes a :class:`~crawler.items.FetchedPage` and returns a new one; the
 manifest stage is last and writes exactly one line for every page it receives.

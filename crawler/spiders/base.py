@@ -75,6 +75,17 @@ def http_error(status: int) -> str | None:
     return f"HTTP {status} {phrase}"
 
 
+def response_fields(response: Response) -> dict[str, Any]:
+    """The FetchedPage fields a response fills in."""
+    content_type = response.headers.get(b"Content-Type")
+    return {
+        "final_url": response.url,
+        "status": response.status,
+        "content_type": content_type.decode("latin-1") if content_type else None,
+        "body": response.body,
+    }
+
+
 def parse_http_date(text: str) -> datetime | None:
     try:
         return parsedate_to_datetime(text).astimezone(UTC)
@@ -305,14 +316,10 @@ class ArchiveSpider(Spider):
                 page, live_error=error, live_status=response.status, depth=meta.get("depth", 0)
             )
             return
-        content_type = response.headers.get(b"Content-Type")
         yield self.page_item(
             page,
             meta,
-            final_url=response.url,
-            status=response.status,
-            content_type=content_type.decode("latin-1") if content_type else None,
-            body=response.body,
+            **response_fields(response),
             fetched_at=fetched_at,
             outcome=ERROR if http_error(response.status) else None,
             error=error if http_error(response.status) else None,
@@ -458,14 +465,10 @@ class ArchiveSpider(Spider):
         declared = response.headers.get(b"Memento-Datetime")
         when = parse_http_date(declared.decode("latin-1")) if declared else None
         memento_datetime = (when or capture.datetime).strftime("%Y-%m-%dT%H:%M:%SZ")
-        content_type = response.headers.get(b"Content-Type")
         yield self.page_item(
             page,
             meta,
-            final_url=response.url,
-            status=response.status,
-            content_type=content_type.decode("latin-1") if content_type else None,
-            body=response.body,
+            **response_fields(response),
             fetched_at=meta.get("fetched_at") or _now(),
             error=page.get("live_error"),
             source="wayback",

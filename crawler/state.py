@@ -20,7 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
 from crawler.identity import format_seq
 from crawler.items import NO_TEXT, OK, UNCHANGED, ManifestRecord
@@ -56,25 +56,6 @@ class UrlState:
             return True
         when = datetime.strptime(self.fetched_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         return (now or datetime.now(UTC)) - when >= age
-
-
-class StateStore(Protocol):
-    """What the spiders and the manifest stage need from a state store."""
-
-    def lookup(self, id_: str) -> UrlState | None: ...
-    def seq_for(self, id_: str, url: str) -> str: ...
-    def record(
-        self,
-        record: ManifestRecord,
-        *,
-        manifest_end: int,
-        payload_digest: str | None = None,
-        record_id: str | None = None,
-        warc_date: str | None = None,
-    ) -> None: ...
-    def validators(self, url: str) -> tuple[str | None, str | None]: ...
-    def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None: ...
-    def close(self) -> None: ...
 
 
 _SCHEMA = """

@@ -1,5 +1,4 @@
 import gzip
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -82,23 +81,17 @@ def test_external_entities_are_not_resolved(tmp_path):
     assert all("TOP-SECRET" not in e.url for e in entries)
 
 
-def test_entity_expansion_bomb_is_cheap():
+def test_entity_expansion_is_refused():
     lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
     bomb = f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY l0 "lol">{lol}]>'
-    start = time.monotonic()
-    for payload in (
-        bomb + "<urlset><url><loc>&l9;</loc></url></urlset>",
-        bomb
-        + "<rss version='2.0'><channel><item><title>&l9;</title><link>http://localhost/</link></item></channel></rss>",
-    ):
-        try:
-            if "urlset" in payload:
-                parse_sitemap(payload.encode())
-            else:
-                parse_feed(payload.encode(), BASE)
-        except DiscoveryError:
-            pass
-    assert time.monotonic() - start < 10  # a billion laughs would take far longer
+    with pytest.raises(DiscoveryError, match=r"amplification|not well-formed"):
+        parse_sitemap((bomb + "<urlset><url><loc>&l9;</loc></url></urlset>").encode())
+    feed = bomb + (
+        "<rss version='2.0'><channel><item><title>&l9;</title>"
+        "<link>http://localhost/</link></item></channel></rss>"
+    )
+    for entry in parse_feed(feed.encode(), BASE):  # a billion laughs would be 3 GB
+        assert len(entry.title or "") < 100
 
 
 def test_gzip_limits():

@@ -260,29 +260,20 @@ class ArchiveSpider(Spider):
         page = {"url": url, "id": id_, "seq": self.archive_state.seq_for(id_, url), "via": via}
         if date:
             page["date"] = date
-        return self.page_request(url, page, state, depth=depth)
+        return self.page_request(page, state, depth=depth)
 
     def page_request(
-        self, url: str, page: dict[str, Any], state: UrlState | None = None, **meta: Any
+        self, page: dict[str, Any], state: UrlState | None = None, **meta: Any
     ) -> Request:
         """The request for an input or discovered URL: live, or archive-first with as_of."""
         if self.wayback.archive_first:
             return self.wayback_lookup(page, live_error=None, depth=meta.get("depth", 0))
-        # dont_filter: inputs are deduplicated before this point; Scrapy's dupefilter
-        # would otherwise drop a second URL redirecting to the same place, silently.
-        meta[META_PAGE] = page
         if (earlier := self.earlier_capture(state)) is not None:
             meta[META_EARLIER] = earlier
             page["text_file"] = state.text_file if state else None
-        if urlsplit(url).hostname in self.fixed_delay_hosts:
+        if urlsplit(page["url"]).hostname in self.fixed_delay_hosts:
             meta["autothrottle_dont_adjust_delay"] = True
-        return Request(
-            url,
-            callback=self.parse_page,
-            errback=self.page_failed,
-            dont_filter=True,
-            meta=meta,
-        )
+        return self.page_request_live(page, **meta)
 
     @staticmethod
     def page_item(page: dict[str, Any], meta: dict[str, Any], **fields: Any) -> FetchedPage:
@@ -312,9 +303,7 @@ class ArchiveSpider(Spider):
         if error and (why := meta.get("wayback_error") or self.archive_gone()):
             error = f"live: {error}; wayback: {why}"  # the archive had nothing either
         elif error and self.wayback_fallback(response.status):
-            yield self.wayback_lookup(
-                page, live_error=error, live_status=response.status, depth=meta.get("depth", 0)
-            )
+            yield self.wayback_lookup(page, live_error=error, depth=meta.get("depth", 0))
             return
         yield self.page_item(
             page,
@@ -389,7 +378,6 @@ class ArchiveSpider(Spider):
         page: dict[str, Any],
         *,
         live_error: str | None,
-        live_status: int | None = None,
         depth: int = 0,
     ) -> Request:
         """Ask the CDX API for the capture of the page's URL closest to its target date."""
@@ -425,8 +413,11 @@ class ArchiveSpider(Spider):
             error=f"live: {live}; wayback: {reason}",
         )  # fmt: skip
 
-    def page_request_live(self, page: dict[str, Any], depth: int) -> Request:
-        meta = {META_PAGE: page, "depth": depth}
+    def page_request_live(self, page: dict[str, Any], **meta: Any) -> Request:
+        """The live request for *page*: parse_page or page_failed decide its outcome."""
+        meta[META_PAGE] = page
+        # dont_filter: inputs are deduplicated before this point; Scrapy's dupefilter
+        # would otherwise drop a second URL redirecting to the same place, silently.
         return Request(
             page["url"], callback=self.parse_page, errback=self.page_failed,
             dont_filter=True, meta=meta,

@@ -81,7 +81,7 @@ class UrlsSpider(ArchiveSpider):
             page = {"url": entry.url, "id": id_, "seq": seq}
             if date := self.entry_date(entry.fields.get("date"), entry.line):
                 page["date"] = date
-            yield self.page_request(entry.url, page, state)
+            yield self.page_request(page, state)
             # Stream the list: hand over more requests only when the scheduler has drained,
             # so a 100,000-URL list never sits in memory as 100,000 requests.
             if self.crawler.engine.needs_backout():

@@ -1,30 +1,34 @@
-"""Run record: ``ARCHIVE_DIR/runs/<YYYYmmddTHHMMSSZ>.json``, one per run.
-
-Reads the crawl's stats at the end (outcome counts, WARC files, finish reason); writes
-the record and the stat ``run/status`` (``complete`` | ``incomplete`` | ``failed``),
-which the ``crawl`` command turns into the exit status.
-"""
+"""Extensions: the archive's owner for a crawl (with the run record), and progress reporting."""
 
 from __future__ import annotations
 
-import json
 import logging
-import platform
 import sys
 import time
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet.task import LoopingCall
 
-from crawler import __version__ as PROJECT_VERSION
-from crawler.items import OUTCOMES
+from crawler.archive import Archive
+from crawler.contracts import (
+    STAT_ARCHIVE_WRITE_ERRORS,
+    STAT_INPUT_COMPLETE,
+    STAT_INPUT_ENTRIES,
+    STAT_INPUT_SKIPPED,
+    STAT_INPUT_TOTAL,
+    STAT_MANIFEST_LINES,
+    STAT_RECOVERY_PREFIX,
+    STAT_RUN_STATUS,
+    outcome_stat,
+)
+from crawler.outcomes import OUTCOMES
 from crawler.progress import RateMeter, progress_bar, progress_line, summary_table
-from crawler.storage import StorageError, atomic_write_text
+from crawler.runrecord import COMPLETE, FAILED, build_run_record
+from crawler.state import parse_duration
+from crawler.storage import StorageError
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -32,68 +36,36 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Settings a reader of the run record needs to interpret the results.
-RECORDED_SETTINGS = (
-    "ARCHIVE_DIR",
-    "USER_AGENT",
-    "CRAWLER_CONTACT",
-    "ROBOTSTXT_OBEY",
-    "ALLOW_PRIVATE_ADDRESSES",
-    "AUTOTHROTTLE_ENABLED",
-    "CONCURRENT_REQUESTS",
-    "CONCURRENT_REQUESTS_PER_DOMAIN",
-    "DOWNLOAD_TIMEOUT",
-    "DOWNLOAD_MAXSIZE",
-    "RETRY_TIMES",
-    "WARC_ENABLED",
-    "WARC_MAX_SIZE",
-    "EXTRACT_ENABLED",
-    "TEXT_ENABLED",
-)
-VERSIONED = ("scrapy", "trafilatura", "warcio", "w3lib", "twisted", "lxml", "py3langid")
 
-COMPLETE, INCOMPLETE, FAILED = "complete", "incomplete", "failed"
+def archive_of(crawler: Crawler) -> Archive:
+    """The crawl's open :class:`Archive`: how spiders, pipelines and middlewares reach it."""
+    extension = crawler.get_extension(ArchiveExtension)
+    if extension is None:
+        raise NotConfigured("crawler.extensions.ArchiveExtension must be enabled (EXTENSIONS)")
+    return extension.archive
 
 
-def _versions() -> dict[str, str]:
-    found = {"newsarchiver": PROJECT_VERSION, "python": platform.python_version()}
-    for name in VERSIONED:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
+class ArchiveExtension:
+    """Opens ``ARCHIVE_DIR`` first and closes it last; writes the run record.
 
-
-def run_status(stats: dict[str, Any]) -> tuple[str, list[str]]:
-    """``complete`` when every input entry got its manifest line and nothing failed."""
-    problems = []
-    if stats.get("archive/write_errors") or stats.get("warc/write_errors"):
-        return FAILED, ["the archive could not be written"]
-    reason = stats.get("finish_reason")
-    if reason != "finished":
-        problems.append(f"crawl ended early ({reason})")
-    if not stats.get("input/complete"):
-        problems.append("the input was not read to the end")
-    entries, lines = stats.get("input/entries", 0), stats.get("manifest/lines", 0)
-    skipped = stats.get("input/skipped", 0)
-    if lines + skipped != entries:
-        problems.append(
-            f"{entries} input entries but {lines} manifest lines and {skipped} already archived"
-        )
-    if failed := stats.get("discovery/sources_failed"):
-        problems.append(f"{failed} feed(s) or sitemap(s) could not be fetched or read")
-    if stats.get("spider_exceptions/count") or stats.get("log_count/CRITICAL"):
-        problems.append("the crawl raised unexpected errors (see the log)")
-    return (INCOMPLETE, problems) if problems else (COMPLETE, [])
-
-
-class RunRecord:
-    """Writes the run record at engine stop and logs a one-line summary."""
+    Built before the engine, it opens the :class:`~crawler.archive.Archive` at once: a
+    second crawl into the same directory stops here, and what an interrupted run left is
+    repaired before anything is fetched (stats ``recovery/*``). At ``engine_stopped``,
+    after every other component is done (the WARC writer has closed and renamed its
+    files), it flushes the manifest, writes ``runs/<start time>.json`` (stat
+    ``run/status``, which the crawl command turns into the exit status) and closes the
+    archive, releasing the lock. Spider arguments come from ``spider.run_arguments()``.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.root = Path(crawler.settings.get("ARCHIVE_DIR"))
+        settings = crawler.settings
+        recrawl_after = parse_duration(settings.get("RECRAWL_AFTER"))
+        self.archive = Archive(settings["ARCHIVE_DIR"], recrawl_after=recrawl_after)
+        recovery = self.archive.open()
+        for key, count in recovery.counts().items():
+            crawler.stats.set_value(STAT_RECOVERY_PREFIX + key, count)
+            logger.warning("Recovered from an interrupted run: %s = %d", key, count)
         self.started = datetime.now(UTC)
         self.spider_name: str | None = None
         self.arguments: dict[str, str] = {}
@@ -101,68 +73,50 @@ class RunRecord:
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RunRecord:
+    def from_crawler(cls, crawler: Crawler) -> ArchiveExtension:
         return cls(crawler)
 
     def spider_opened(self, spider: Spider) -> None:
         self.started = datetime.now(UTC)
         self.spider_name = spider.name
-        self.arguments = {
-            k: str(v)
-            for k, v in vars(spider).items()
-            if k.endswith("_path") or k in ("depth", "media", "refresh", "since")
-        }
+        run_arguments = getattr(spider, "run_arguments", None)
+        self.arguments = run_arguments() if callable(run_arguments) else {}
+
+    def _write_failed(self, what: str, exc: Exception) -> None:
+        self.crawler.stats.inc_value(STAT_ARCHIVE_WRITE_ERRORS)
+        logger.error("Could not write %s: %s", what, exc)
 
     def engine_stopped(self) -> None:
-        stats = self.crawler.stats.get_stats()
-        status, problems = run_status(stats)
-        self.crawler.stats.set_value("run/status", status)
-        settings = self.crawler.settings
-        record = {
-            "started_at": self.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "finished_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "spider": self.spider_name,
-            "arguments": self.arguments,
-            "status": status,
-            "problems": problems,
-            "finish_reason": stats.get("finish_reason"),
-            "versions": _versions(),
-            "settings": {name: settings.get(name) for name in RECORDED_SETTINGS},
-            "input_entries": stats.get("input/entries", 0),
-            "manifest_lines": stats.get("manifest/lines", 0),
-            "already_archived": stats.get("input/skipped", 0),
-            "outcomes": {o: stats.get(f"manifest/outcome/{o}", 0) for o in OUTCOMES},
-            "requests": stats.get("downloader/request_count", 0),
-            "responses": stats.get("downloader/response_count", 0),
-            "warc_files": stats.get("warc/files", []),
-            "warc_records": stats.get("warc/records", 0),
-            "text_files": stats.get("text/files", 0),
-        }
-        if self.spider_name == "feeds":
-            record["sources"] = stats.get("discovery/sources", [])
-        if self.spider_name == "seeds":
-            record["seeds"] = {
-                "read": stats.get("seeds/read", 0),
-                "skipped": {
-                    k.removeprefix("seeds/skipped/"): v
-                    for k, v in stats.items()
-                    if k.startswith("seeds/skipped/")
-                },
-                "relative_links_skipped": stats.get("seeds/relative_links_skipped", 0),
-                "media_links_skipped": stats.get("seeds/media_links_skipped", 0),
-            }
-        name = self.started.strftime("%Y%m%dT%H%M%SZ")
-        path = self.root / "runs" / f"{name}.json"
+        stats = self.crawler.stats
         try:
-            atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n", durable=True)
+            self.archive.sync()
         except StorageError as exc:
-            self.crawler.stats.set_value("run/status", FAILED)
-            logger.error("Could not write the run record: %s", exc)
+            self._write_failed("the manifest or links", exc)
+        record = build_run_record(
+            stats.get_stats(),
+            started=self.started,
+            finished=datetime.now(UTC),
+            spider=self.spider_name,
+            arguments=self.arguments,
+            settings=self.crawler.settings,
+        )
+        stats.set_value(STAT_RUN_STATUS, record["status"])
+        try:
+            path: Any = self.archive.write_run_record(self.started, record)
+        except StorageError as exc:
+            stats.set_value(STAT_RUN_STATUS, FAILED)
+            self._write_failed("the run record", exc)
+            path = "(not written)"
+        try:
+            self.archive.close()
+        except StorageError as exc:
+            self._write_failed("the archive", exc)
         counts = ", ".join(f"{o}={n}" for o, n in record["outcomes"].items() if n)
-        log = logger.info if status == COMPLETE else logger.error
+        problems = record["problems"]
+        log = logger.info if record["status"] == COMPLETE else logger.error
         log(
             "Run %s: %d input entries, %d manifest lines (%s); record %s%s",
-            status,
+            record["status"],
             record["input_entries"],
             record["manifest_lines"],
             counts or "none",
@@ -174,7 +128,7 @@ class RunRecord:
 class Progress:
     """Reports progress while a crawl runs, and a summary table when it ends.
 
-    Reads the stats (``manifest/lines``, ``input/skipped``, ``input/total``, outcome
+    Reads the stats (manifest lines, already-archived entries, list size, outcome
     counts). On a terminal, a live bar on stderr, refreshed every second; otherwise
     (cron, a log file) a ``Progress:`` log line every ``PROGRESS_INTERVAL`` seconds.
     ``PROGRESS_INTERVAL = 0`` turns both off.
@@ -200,14 +154,14 @@ class Progress:
 
     def _counts(self) -> dict[str, int]:
         stats = self.crawler.stats
-        return {o: stats.get_value(f"manifest/outcome/{o}", 0) for o in OUTCOMES}
+        return {o: stats.get_value(outcome_stat(o), 0) for o in OUTCOMES}
 
     def _done_total(self) -> tuple[int, int | None]:
         stats = self.crawler.stats
-        done = stats.get_value("manifest/lines", 0) + stats.get_value("input/skipped", 0)
-        total = stats.get_value("input/total")
-        if total is None and stats.get_value("input/complete"):
-            total = stats.get_value("input/entries", 0)
+        done = stats.get_value(STAT_MANIFEST_LINES, 0) + stats.get_value(STAT_INPUT_SKIPPED, 0)
+        total = stats.get_value(STAT_INPUT_TOTAL)
+        if total is None and stats.get_value(STAT_INPUT_COMPLETE):
+            total = stats.get_value(STAT_INPUT_ENTRIES, 0)
         return done, total
 
     def spider_opened(self) -> None:

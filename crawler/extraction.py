@@ -23,8 +23,8 @@ from trafilatura.utils import normalize_unicode
 from trafilatura.xml import xmltotxt
 from w3lib.encoding import html_to_unicode
 
-from crawler.inputs import markdown_links
-from crawler.items import Article, FoundLink
+from crawler.items import Article, FetchedPage, FoundLink
+from crawler.links import LinkRules, markdown_links
 
 # Below this many characters a language guess is noise; the field is then left out.
 LANGUAGE_MIN_CHARS = 200
@@ -151,7 +151,8 @@ def extract_page(
     article = extract_article(decode_html(body, content_type), url, min_paragraph_words)
     if article is None:
         return None, ()
-    return article, tuple(markdown_links(article.text.splitlines(), base=url, media=True))
+    rules = LinkRules(media=True)
+    return article, tuple(markdown_links(article.text.splitlines(), base=url, rules=rules))
 
 
 def front_matter(
@@ -177,8 +178,27 @@ def front_matter(
     return {k: v for k, v in fields.items() if v not in (None, "", [])}
 
 
-# libyaml's emitter when PyYAML has it: the pure-Python one costs milliseconds a page.
+def page_dump(item: FetchedPage) -> str:
+    """The text dump of an extracted page: its front matter with provenance, and the body."""
+    assert item.article is not None
+    provenance: dict[str, Any] = {"fetched_at": item.fetched_at}
+    if item.memento is not None:
+        provenance["source"] = item.source
+        provenance["memento_url"] = item.memento.url
+        provenance["memento_datetime"] = item.memento.datetime
+    if item.warc is not None:
+        provenance["warc_file"] = item.warc.filename
+        provenance["warc_record_id"] = item.warc.record_id
+    fields = front_matter(
+        item.article, source_url=item.url, final_url=item.final_url, provenance=provenance
+    )
+    return render_dump(fields, item.article.text)
+
+
+# libyaml's emitter and parser when PyYAML has them: the pure-Python ones cost
+# milliseconds a page.
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def render_dump(fields: Mapping[str, Any], body: str) -> str:
@@ -192,3 +212,19 @@ def render_dump(fields: Mapping[str, Any], body: str) -> str:
         default_flow_style=False,
     )
     return f"---\n{header}---\n\n{body.strip()}\n"
+
+
+def split_dump(text: str) -> tuple[dict[str, Any], str]:
+    """A text dump's front matter and body (as hashed in the manifest's ``text_sha256``).
+
+    The inverse of :func:`render_dump`; raises ValueError for text that is not a dump.
+    """
+    if not text.startswith("---\n"):
+        raise ValueError("not a text dump: no front matter at the top")
+    end = text.find("\n---\n\n", 3)  # the closing fence, at the start of a line
+    if end < 0:
+        raise ValueError("not a text dump: the front matter is not closed")
+    fields = yaml.load(text[4 : end + 1], Loader=_LOADER)
+    if not isinstance(fields, dict):
+        raise ValueError("not a text dump: the front matter is not a mapping")
+    return fields, text[end + 6 :].removesuffix("\n")

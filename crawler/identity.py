@@ -1,4 +1,4 @@
-"""Stable names: canonical URL, id, seq and the text-dump file name (DESIGN.md section 1)."""
+"""Stable names: canonical URL, id, seq and the text-dump file name."""
 
 from __future__ import annotations
 

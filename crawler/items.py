@@ -1,23 +1,32 @@
 """Frozen dataclasses that cross pipeline stages.
 
-Data flows one way: the spider builds a :class:`FetchedPage`, the extraction stage
-attaches an :class:`Article`, the text-dump stage a ``text_file``, and the manifest
-stage turns the result into one :class:`ManifestRecord` line. Stages never mutate an
-item; they return ``dataclasses.replace(item, ...)``.
+Data flows one way: the spider names an input URL with a :class:`PageRef` and turns its
+response into a :class:`FetchedPage`; the extraction stage attaches an
+:class:`Article`, the text-dump stage a ``text_file``, and the manifest stage writes one
+:class:`ManifestRecord` line. Stages never mutate an item; they return
+``dataclasses.replace(item, ...)``. The small records in between (:class:`WaybackPlan`,
+:class:`LiveAttempt`, :class:`Memento`, :class:`WaybackMiss`, :class:`EarlierCapture`)
+travel in ``request.meta`` under the keys of :mod:`crawler.contracts`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
-# Manifest outcomes (DESIGN.md section 1).
-OK = "ok"
-NO_TEXT = "no_text"
-ERROR = "error"
-BLOCKED = "blocked"
-DUPLICATE = "duplicate"
-UNCHANGED = "unchanged"
-OUTCOMES = (OK, NO_TEXT, ERROR, BLOCKED, DUPLICATE, UNCHANGED)
+from crawler.outcomes import ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class PageRef:
+    """An input URL: who it is (id, seq, file names) and how it came in."""
+
+    url: str  # as given in the input (stripped), or as found in a document or feed
+    id: str
+    seq: str
+    via: str | None = None  # discovered URLs: the seed file, or the id of the linking document
+    date: str | None = None  # the URL's own date (14-digit timestamp): its Wayback target
+    depth: int = 0  # 0: an input; n: found n links away from a seed document
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +39,58 @@ class WarcPointer:
     payload_digest: str | None = None  # ``sha1:<base32>``, as in WARC-Payload-Digest
     date: str | None = None  # WARC-Date of the record
     revisit: bool = False  # a revisit record: payload identical to an earlier capture
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierCapture:
+    """The last full capture of a URL: what a revisit record refers to, and its dump."""
+
+    uri: str
+    date: str
+    record_id: str | None
+    payload_digest: str
+    text_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WaybackPlan:
+    """How a page request uses the Internet Archive (spiders whose inputs are articles)."""
+
+    as_of: str | None = None  # archive first: the capture closest to this 14-digit timestamp
+    live_fallback: bool = False  # with as_of: fetch live what the archive does not have
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAttempt:
+    """A live fetch that failed, and the evidence it left (kept on the manifest line)."""
+
+    error: str  # ``HTTP 404 Not Found``, ``soft 404: ...``, ``DNSLookupError: ...``
+    status: int | None = None
+    final_url: str | None = None
+    fetched_at: str | None = None
+    warc: WarcPointer | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Memento:
+    """A page recovered from the Internet Archive instead of the live web."""
+
+    url: str  # the raw capture fetched (``/web/<timestamp>id_/<url>``)
+    datetime: str  # when the archive captured it, ISO 8601 UTC
+    live_error: str | None = None  # why it was not taken live (None: as_of asked first)
+
+
+@dataclass(frozen=True, slots=True)
+class WaybackMiss:
+    """Neither the live web nor the archive gave the page: the final failure."""
+
+    live: LiveAttempt | None  # None: not fetched live (as_of without live_fallback)
+    reason: str  # why the archive had nothing
+
+    @property
+    def error(self) -> str:
+        live = self.live.error if self.live else "not fetched (as_of)"
+        return f"live: {live}; wayback: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +113,14 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class FoundLink:
+    """A link found in a seed document or in an article's main content."""
+
+    url: str  # absolute
+    anchor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class FetchedPage:
     """One input URL and what happened to it, as it moves through the pipelines.
 
@@ -59,9 +128,7 @@ class FetchedPage:
     the bytes exactly as received are in the WARC record ``warc`` points to.
     """
 
-    url: str  # as given in the input (stripped)
-    id: str
-    seq: str
+    page: PageRef
     final_url: str | None = None
     status: int | None = None
     content_type: str | None = None
@@ -73,19 +140,20 @@ class FetchedPage:
     article: Article | None = None
     text_file: str | None = None
     source: str = "live"
-    via: str | None = None
-    depth: int = 0  # 0: an input; n: found n links away from a seed document
-    memento_url: str | None = None  # source "wayback": the capture fetched
-    memento_datetime: str | None = None  # source "wayback": when it was captured (UTC)
+    memento: Memento | None = None  # source "wayback": the capture taken instead
     links: tuple[FoundLink, ...] = ()  # links in the main content (set by extraction)
 
+    @property
+    def url(self) -> str:
+        return self.page.url
 
-@dataclass(frozen=True, slots=True)
-class FoundLink:
-    """A link found in a seed document or in an article's main content."""
+    @property
+    def id(self) -> str:
+        return self.page.id
 
-    url: str  # absolute
-    anchor: str = ""
+    @property
+    def seq(self) -> str:
+        return self.page.seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +192,35 @@ class ManifestRecord:
     via: str | None = None
     memento_url: str | None = None
     memento_datetime: str | None = None
+
+
+MANIFEST_FIELDS = tuple(ManifestRecord.__dataclass_fields__)
+
+
+def manifest_record(item: FetchedPage) -> ManifestRecord:
+    """The manifest line of a finished page (no outcome decided is an error, never lost)."""
+    article, warc, memento = item.article, item.warc, item.memento
+    return ManifestRecord(
+        id=item.id,
+        seq=item.seq,
+        url=item.url,
+        final_url=item.final_url,
+        status=item.status,
+        outcome=item.outcome or ERROR,
+        error=item.error if item.outcome else (item.error or "no outcome decided"),
+        text_file=item.text_file,
+        warc_file=warc.filename if warc else None,
+        warc_offset=warc.offset if warc else None,
+        fetched_at=item.fetched_at,
+        title=article.title if article else None,
+        date=article.date if article else None,
+        author=article.author if article else None,
+        sitename=article.sitename if article else None,
+        language=article.language if article else None,
+        words=article.words if article else None,
+        text_sha256=hashlib.sha256(article.text.encode()).hexdigest() if article else None,
+        source=item.source,
+        via=item.page.via,
+        memento_url=memento.url if memento else None,
+        memento_datetime=memento.datetime if memento else None,
+    )

@@ -1,6 +1,8 @@
-"""Downloader middlewares: address guard, back-off retries, WARC capture.
+"""Downloader middlewares: address guard, robots.txt, back-off retries, WARC capture.
 
-Thin adapters: the work is in crawler.netguard, crawler.backoff and crawler.warc.
+Thin adapters: the work is in crawler.netguard, crawler.backoff and crawler.warc. A
+refused request (address guard, robots.txt) carries its reason in
+``request.meta[META_BLOCKED]``, which the spider turns into outcome ``blocked``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from importlib.metadata import version as dist_version
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import scrapy
@@ -32,9 +33,21 @@ from twisted.internet.task import deferLater
 
 from crawler import __version__ as PROJECT_VERSION
 from crawler.backoff import backoff_delay, parse_retry_after
+from crawler.contracts import (
+    META_BLOCKED,
+    META_EARLIER,
+    META_FETCHED_AT,
+    META_WARC,
+    STAT_WARC_FILES,
+    STAT_WARC_RECORDS,
+    STAT_WARC_WRITE_ERRORS,
+)
+from crawler.extensions import archive_of
 from crawler.netguard import BlockedAddressError, check_address, parse_ip
+from crawler.outcomes import ROBOTS_TXT
 from crawler.warc import (
     HttpExchange,
+    WarcOptionError,
     WarcWriteError,
     WarcWriter,
     init_process_writer,
@@ -55,11 +68,6 @@ logger = logging.getLogger(__name__)
 # bundled with tldextract instead.
 scrapy_cookies._split_domain = TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)
 
-# request.meta keys this module writes (read by the spiders).
-META_BLOCKED = "blocked_reason"
-META_WARC = "warc"
-META_FETCHED_AT = "fetched_at"
-
 
 def iso_utc(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -74,7 +82,7 @@ class AddressGuardMiddleware:
     """Refuses requests to non-public addresses unless ``ALLOW_PRIVATE_ADDRESSES``.
 
     Reads the request URL (every hop: redirects come back through here) and the peer
-    address of the response. Writes ``request.meta["blocked_reason"]`` and the stat
+    address of the response. Writes ``request.meta[META_BLOCKED]`` and the stat
     ``netguard/blocked``, then raises IgnoreRequest (the spider's outcome ``blocked``).
     The host is resolved with the crawler's caching resolver, the one the connection
     then uses, so the checked address is the address connected to.
@@ -129,12 +137,20 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
     same Deferred; only the first gets the parser, the others get None and go through
     unchecked (disallowed pages fetched). Once that Deferred has fired, the parser
     (or None when robots.txt could not be fetched) is in ``_parsers``: read it there.
+    A forbidden request gets ``request.meta[META_BLOCKED] = "robots.txt"``.
     """
 
     async def robot_parser(self, request: Request) -> Any:
         parser = await super().robot_parser(request)
         cached = self._parsers.get(urlparse_cached(request).netloc)
         return parser if isinstance(cached, Deferred) else cached
+
+    def process_request_2(self, rp: Any, request: Request) -> None:
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest:
+            request.meta[META_BLOCKED] = ROBOTS_TXT
+            raise
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
@@ -190,22 +206,28 @@ def _flatten(headers: Headers) -> list[tuple[bytes, bytes]]:
     return [(bytes(k), bytes(v)) for k, values in headers.items() for v in values]
 
 
+# The setting behind each WarcWriter option, for error messages.
+_WARC_SETTING = {
+    "max_size": "WARC_MAX_SIZE", "warc_version": "WARC_VERSION", "gzip_level": "WARC_GZIP_LEVEL"
+}  # fmt: skip
+
+
 class WarcCaptureMiddleware:
     """Archives every HTTP exchange the downloader completes.
 
     Sits at 960, below the downloader: sees each redirect hop and retry, robots.txt
     fetches, and bodies still Content-Encoding compressed. Reads the request and the
-    response; writes WARC records through :class:`crawler.warc.WarcWriter`, in a process
-    of its own unless ``WARC_WRITER_PROCESS = False``,
-    ``request.meta["warc"]`` (a WarcPointer to the response record) and
-    ``request.meta["fetched_at"]``; stats ``warc/*``. With ``request.meta["earlier"]``
-    (an EarlierCapture of the same URL) and the same payload, writes a ``revisit``
-    record instead of a full response. Failed exchanges (timeouts,
-    refused connections) have no response and leave no record. A write error closes
-    the spider (``warc_write_failed``): a crawl that cannot archive must not go on.
+    response (and ``META_EARLIER``: with the same payload as that earlier capture, a
+    ``revisit`` record is written instead of a full response); writes WARC records
+    under the archive's ``warc/`` through :class:`crawler.warc.WarcWriter`, in a
+    process of its own unless ``WARC_WRITER_PROCESS = False``, and ``META_WARC`` (a
+    WarcPointer to the response record) and ``META_FETCHED_AT`` into meta; stats
+    ``warc/*``. Failed exchanges (timeouts, refused connections) have no response and
+    leave no record. A write error closes the spider (``warc_write_failed``): a crawl
+    that cannot archive must not go on. Files are closed at ``spider_closed``.
     """
 
-    def __init__(self, crawler: Crawler, writer_settings: dict[str, Any], process: bool) -> None:
+    def __init__(self, crawler: Crawler, writer_options: dict[str, Any], process: bool) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
         self.writer: WarcWriter | None = None
@@ -215,10 +237,10 @@ class WarcCaptureMiddleware:
                 1,
                 mp_context=worker_context(),
                 initializer=start_worker,
-                initargs=(init_process_writer, writer_settings),
+                initargs=(init_process_writer, writer_options),
             )
         else:
-            self.writer = WarcWriter(**writer_settings)
+            self.writer = WarcWriter(**writer_options)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -226,45 +248,19 @@ class WarcCaptureMiddleware:
         settings = crawler.settings
         if not settings.getbool("WARC_ENABLED"):
             raise NotConfigured
-        max_size = settings.getint("WARC_MAX_SIZE")
-        version = str(settings.get("WARC_VERSION"))
-        if version not in ("1.0", "1.1"):
-            raise ValueError(f"WARC_VERSION must be 1.0 or 1.1, got {version!r}")
-        if max_size <= 0:
-            raise ValueError(f"WARC_MAX_SIZE must be a positive number of bytes, got {max_size}")
-        if not 1 <= settings.getint("WARC_GZIP_LEVEL") <= 9:
-            raise ValueError("WARC_GZIP_LEVEL must be 1-9")
-        info = {
-            "software": (
-                f"newsarchiver/{PROJECT_VERSION} scrapy/{scrapy.__version__} "
-                f"warcio/{dist_version('warcio')} trafilatura/{trafilatura.__version__}"
-            ),
-            "http-header-user-agent": settings.get("USER_AGENT"),
-            "operator": settings.get("CRAWLER_CONTACT") or None,
-            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-            "isPartOf": settings.get("BOT_NAME"),
-            "description": (
-                "Responses stored as received: Content-Encoding kept, chunked transfer "
-                "coding removed (Content-Length set to the stored length)."
-            ),
-            "crawl-settings": (
-                f"autothrottle={settings.getbool('AUTOTHROTTLE_ENABLED')} "
-                f"concurrent_per_domain={settings.getint('CONCURRENT_REQUESTS_PER_DOMAIN')} "
-                f"download_maxsize={settings.getint('DOWNLOAD_MAXSIZE')} "
-                f"download_timeout={settings.getfloat('DOWNLOAD_TIMEOUT')} "
-                f"retry_times={settings.getint('RETRY_TIMES')}"
-            ),
-        }
-        writer_settings = {
-            "directory": Path(settings.get("ARCHIVE_DIR")) / "warc",
+        options = {
+            "directory": archive_of(crawler).warc_dir,
             "prefix": settings.get("WARC_PREFIX"),
-            "max_size": max_size,
-            "info": {k: v for k, v in info.items() if v},
-            "warc_version": version,
+            "max_size": settings.getint("WARC_MAX_SIZE"),
+            "info": warcinfo(settings),
+            "warc_version": str(settings.get("WARC_VERSION")),
             "gzip_level": settings.getint("WARC_GZIP_LEVEL"),
         }
-        WarcWriter(**writer_settings)  # invalid values fail here, at start
-        return cls(crawler, writer_settings, settings.getbool("WARC_WRITER_PROCESS"))
+        try:
+            WarcWriter(**options)  # validates the options: invalid values fail at start
+        except WarcOptionError as exc:
+            raise ValueError(f"{_WARC_SETTING[exc.option]} {exc.message}") from None
+        return cls(crawler, options, settings.getbool("WARC_WRITER_PROCESS"))
 
     async def process_response(self, request: Request, response: Response) -> Response:
         if "cached" in response.flags or urlparse_cached(request).scheme not in ("http", "https"):
@@ -282,7 +278,7 @@ class WarcCaptureMiddleware:
             ip_address=str(response.ip_address) if response.ip_address else None,
             date=now,
         )
-        earlier = request.meta.get("earlier")
+        earlier = request.meta.get(META_EARLIER)
         if earlier is not None and (earlier.uri != request.url or response.status != 200):
             earlier = None  # a redirect hop or an error page: never a revisit
         try:
@@ -293,7 +289,7 @@ class WarcCaptureMiddleware:
                 assert self.writer is not None
                 pointer = self.writer.write_exchange(exchange, earlier)
         except (WarcWriteError, BrokenProcessPool) as exc:
-            self.stats.inc_value("warc/write_errors")
+            self.stats.inc_value(STAT_WARC_WRITE_ERRORS)
             logger.error("WARC write failed, closing the crawl: %s", exc)
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="warc_write_failed"))
             raise IgnoreRequest(f"WARC write failed: {exc}") from exc
@@ -316,7 +312,33 @@ class WarcCaptureMiddleware:
                 self.writer.close()
                 files, records = list(self.writer.files_written), self.writer.records_written
         except (WarcWriteError, BrokenProcessPool) as exc:
-            self.stats.inc_value("warc/write_errors")
+            self.stats.inc_value(STAT_WARC_WRITE_ERRORS)
             logger.error("WARC writer failed at close: %s", exc)
-        self.stats.set_value("warc/files", files)
-        self.stats.set_value("warc/records", records)
+        self.stats.set_value(STAT_WARC_FILES, files)
+        self.stats.set_value(STAT_WARC_RECORDS, records)
+
+
+def warcinfo(settings: Any) -> dict[str, str]:
+    """The warcinfo record's fields: software and versions, operator, robots policy."""
+    info = {
+        "software": (
+            f"newsarchiver/{PROJECT_VERSION} scrapy/{scrapy.__version__} "
+            f"warcio/{dist_version('warcio')} trafilatura/{trafilatura.__version__}"
+        ),
+        "http-header-user-agent": settings.get("USER_AGENT"),
+        "operator": settings.get("CRAWLER_CONTACT") or None,
+        "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+        "isPartOf": settings.get("BOT_NAME"),
+        "description": (
+            "Responses stored as received: Content-Encoding kept, chunked transfer "
+            "coding removed (Content-Length set to the stored length)."
+        ),
+        "crawl-settings": (
+            f"autothrottle={settings.getbool('AUTOTHROTTLE_ENABLED')} "
+            f"concurrent_per_domain={settings.getint('CONCURRENT_REQUESTS_PER_DOMAIN')} "
+            f"download_maxsize={settings.getint('DOWNLOAD_MAXSIZE')} "
+            f"download_timeout={settings.getfloat('DOWNLOAD_TIMEOUT')} "
+            f"retry_times={settings.getint('RETRY_TIMES')}"
+        ),
+    }
+    return {k: v for k, v in info.items() if v}

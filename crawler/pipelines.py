@@ -1,30 +1,33 @@
 """Item pipelines: extraction -> links -> text dump -> manifest (+ state).
 
 Each stage takes a :class:`~crawler.items.FetchedPage` and returns a new one; the
-manifest stage is last and writes exactly one line for every page it receives.
+manifest stage is last and writes exactly one line for every page it receives. The
+files are the archive's (:func:`crawler.extensions.archive_of`): a write that fails
+stops the crawl (``archive_write_failed``) rather than lose results silently.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.extraction import (
-    ExtractionError,
-    front_matter,
-    quiet_trafilatura_logging,
-    render_dump,
+from crawler.contracts import (
+    STAT_ARCHIVE_WRITE_ERRORS,
+    STAT_MANIFEST_LINES,
+    STAT_TEXT_FILES,
+    outcome_stat,
 )
-from crawler.identity import text_filename, url_id
-from crawler.items import ERROR, NO_TEXT, OK, FetchedPage, LinkRecord, ManifestRecord
-from crawler.storage import LinksWriter, ManifestWriter, StorageError, atomic_write_text
+from crawler.extensions import archive_of
+from crawler.extraction import ExtractionError, page_dump, quiet_trafilatura_logging
+from crawler.identity import url_id
+from crawler.items import FetchedPage, LinkRecord, manifest_record
+from crawler.outcomes import ERROR, NO_TEXT, OK
+from crawler.storage import StorageError
 from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError, load_function
 
 if TYPE_CHECKING:
@@ -38,7 +41,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml
 
 def _fail_run(crawler: Crawler, exc: Exception) -> None:
     """An output cannot be written: stop the crawl rather than lose results silently."""
-    crawler.stats.inc_value("archive/write_errors")
+    crawler.stats.inc_value(STAT_ARCHIVE_WRITE_ERRORS)
     logger.error("Archive write failed, closing the crawl: %s", exc)
     if crawler.engine is not None and crawler.engine.spider is not None:
         deferred_from_coro(crawler.engine.close_spider_async(reason="archive_write_failed"))
@@ -124,26 +127,24 @@ class ExtractPipeline:
 
 
 class LinksPipeline:
-    """Appends ``ARCHIVE_DIR/links.jsonl``: LinkRecord items (links in seed documents)
-    and the main-content links of every extracted page (``from`` = the page's id), each
-    (from, to) pair once per document."""
+    """Appends ``links.jsonl``: LinkRecord items (links in seed documents and feeds) and
+    the main-content links of every extracted page (``from`` = the page's id), each
+    (from, to) pair once per document. Stat ``links/written``."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.writer = LinksWriter(Path(crawler.settings.get("ARCHIVE_DIR")) / "links.jsonl")
+        self.archive = archive_of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LinksPipeline:
         return cls(crawler)
 
-    def open_spider(self) -> None:
-        self.writer.open()
-
     def _write(self, link: LinkRecord) -> None:
         try:
-            self.writer.write(link)
+            self.archive.add_link(link)
         except StorageError as exc:
             _fail_run(self.crawler, exc)
+            return
         self.crawler.stats.inc_value("links/written")
 
     def process_item(self, item: Any) -> Any:
@@ -158,25 +159,19 @@ class LinksPipeline:
                     self._write(LinkRecord(item.id, to, link.url, link.anchor))
         return item
 
-    def close_spider(self) -> None:
-        try:
-            self.writer.close()
-        except StorageError as exc:
-            self.crawler.stats.inc_value("archive/write_errors")
-            logger.error("%s", exc)
-
 
 class TextDumpPipeline:
-    """Writes ``ARCHIVE_DIR/text/<seq>_<id>.txt`` for pages with an article; sets ``text_file``.
+    """Writes ``text/<seq>_<id>.txt`` for pages with an article; sets ``text_file``.
 
     Seed form: YAML front matter, blank line, markdown body; written atomically.
+    Stat ``text/files``.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         if not crawler.settings.getbool("TEXT_ENABLED"):
             raise NotConfigured
         self.crawler = crawler
-        self.root = Path(crawler.settings.get("ARCHIVE_DIR"))
+        self.archive = archive_of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> TextDumpPipeline:
@@ -185,115 +180,40 @@ class TextDumpPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage) or item.outcome != OK or item.article is None:
             return item
-        provenance: dict[str, Any] = {"fetched_at": item.fetched_at}
-        if item.source == "wayback":
-            provenance["source"] = item.source
-            provenance["memento_url"] = item.memento_url
-            provenance["memento_datetime"] = item.memento_datetime
-        if item.warc is not None:
-            provenance["warc_file"] = item.warc.filename
-            provenance["warc_record_id"] = item.warc.record_id
-        fields = front_matter(
-            item.article, source_url=item.url, final_url=item.final_url, provenance=provenance
-        )
-        relative = f"text/{text_filename(item.seq, item.id)}"
         try:
-            atomic_write_text(self.root / relative, render_dump(fields, item.article.text))
+            relative = self.archive.write_dump(item.seq, item.id, page_dump(item))
         except StorageError as exc:
             _fail_run(self.crawler, exc)
             return dataclasses.replace(item, outcome=ERROR, error=str(exc))
-        self.crawler.stats.inc_value("text/files")
+        self.crawler.stats.inc_value(STAT_TEXT_FILES)
         return dataclasses.replace(item, text_file=relative)
 
 
-def manifest_record(item: FetchedPage) -> ManifestRecord:
-    """The manifest line of a finished page."""
-    article = item.article
-    return ManifestRecord(
-        id=item.id,
-        seq=item.seq,
-        url=item.url,
-        final_url=item.final_url,
-        status=item.status,
-        outcome=item.outcome or ERROR,
-        error=item.error if item.outcome else (item.error or "no outcome decided"),
-        text_file=item.text_file,
-        warc_file=item.warc.filename if item.warc else None,
-        warc_offset=item.warc.offset if item.warc else None,
-        fetched_at=item.fetched_at,
-        title=article.title if article else None,
-        date=article.date if article else None,
-        author=article.author if article else None,
-        sitename=article.sitename if article else None,
-        language=article.language if article else None,
-        words=article.words if article else None,
-        text_sha256=hashlib.sha256(article.text.encode()).hexdigest() if article else None,
-        source=item.source,
-        via=item.via,
-        memento_url=item.memento_url,
-        memento_datetime=item.memento_datetime,
-    )
-
-
 class ManifestPipeline:
-    """Appends one line per page to ``ARCHIVE_DIR/manifest.jsonl`` (flushed per line).
-
-    Stats: ``manifest/lines``, ``manifest/outcome/<outcome>``.
+    """Appends one line per page to ``manifest.jsonl`` (flushed per line), then marks the
+    URL done in the state store. Stats ``manifest/lines``, ``manifest/outcome/<outcome>``.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        root = Path(crawler.settings.get("ARCHIVE_DIR"))
-        try:  # an unusable ARCHIVE_DIR stops the crawl before anything is fetched
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(f"ARCHIVE_DIR {str(root)!r} cannot be created: {exc}") from exc
-        self.writer = ManifestWriter(root / "manifest.jsonl")
+        self.archive = archive_of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ManifestPipeline:
         return cls(crawler)
-
-    def open_spider(self) -> None:
-        self.writer.open()
-        if self.writer.repaired_bytes:
-            self.stats.set_value("manifest/repaired_bytes", self.writer.repaired_bytes)
-            logger.warning(
-                "Manifest %s ended in a torn line (%d bytes) from an interrupted run; cut it off",
-                self.writer.path,
-                self.writer.repaired_bytes,
-            )
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
             return item
         record = manifest_record(item)
         try:
-            self.writer.write(record)
+            self.archive.record(record, item.warc)
         except StorageError as exc:
             _fail_run(self.crawler, exc)
             return item
-        # Only now, with the line on disk, is the URL done in the state store.
-        state = getattr(self.crawler.spider, "archive_state", None)
-        if state is not None:
-            warc = item.warc
-            state.record(
-                record,
-                manifest_end=self.writer.position,
-                payload_digest=warc.payload_digest if warc and not warc.revisit else None,
-                record_id=warc.record_id if warc else None,
-                warc_date=warc.date if warc else None,
-            )
-        self.stats.inc_value("manifest/lines")
-        self.stats.inc_value(f"manifest/outcome/{record.outcome}")
+        self.stats.inc_value(STAT_MANIFEST_LINES)
+        self.stats.inc_value(outcome_stat(record.outcome))
         if record.outcome == ERROR:
             logger.warning("%s %s: %s", record.seq, record.url, record.error)
         return item
-
-    def close_spider(self) -> None:
-        try:
-            self.writer.close()
-        except StorageError as exc:
-            self.stats.inc_value("archive/write_errors")
-            logger.error("%s", exc)

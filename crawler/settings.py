@@ -17,7 +17,8 @@ NEWSPIDER_MODULE = "crawler.spiders"
 COMMANDS_MODULE = "crawler.commands"
 
 # --- output -----------------------------------------------------------------------------
-# Root of everything a crawl writes (warc/, text/, manifest.jsonl, runs/).
+# Root of everything a crawl writes (warc/, text/, manifest.jsonl, links.jsonl, runs/,
+# state.sqlite); crawler.archive.Archive owns it.
 ARCHIVE_DIR = str(Path(__file__).resolve().parent.parent / "archive")
 
 # Who runs the crawl: an e-mail or URL. Goes into the User-Agent and every warcinfo record.
@@ -67,10 +68,10 @@ SEEDS_MAX_BYTES = 256 * 1024 * 1024
 # seconds) or with -a refresh=1. Empty: never.
 RECRAWL_AFTER = ""
 
-# The Internet Archive (urls and seeds spiders): a dead link (DNS failure, refused,
-# timeout, 404, 410, 5xx after retries, soft 404) is looked up in the CDX API and the
-# capture closest to the target date is fetched, archived and extracted (source
-# "wayback"). -a as_of=YYYYMMDD[hhmmss] fetches from the archive first.
+# The Internet Archive (crawler.wayback_flow; urls and seeds spiders): a dead link (DNS
+# failure, refused, timeout, 404, 410, 5xx after retries, soft 404) is looked up in the
+# CDX API and the capture closest to the target date is fetched, archived and extracted
+# (source "wayback"). -a as_of=YYYYMMDD[hhmmss] fetches from the archive first.
 WAYBACK_ENABLED = True
 WAYBACK_ENDPOINT = "https://web.archive.org"
 # The archive rate-limits hard: its own download slot with these limits.
@@ -120,6 +121,9 @@ RETRY_AFTER_MAX = 120.0
 
 # --- components -------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    # First on the way out, last on the way back: sees a page's final live answer (after
+    # redirects and retries) and turns a dead link into a capture from the archive.
+    "crawler.wayback_flow.WaybackMiddleware": 40,
     # Before robots.txt (100), so a refused host does not even get a robots.txt request.
     "crawler.middlewares.AddressGuardMiddleware": 90,
     # Fixes disallowed pages slipping through while robots.txt is being fetched.
@@ -138,7 +142,9 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ManifestPipeline": 800,
 }
 EXTENSIONS = {
-    "crawler.extensions.RunRecord": 500,
+    # Opens ARCHIVE_DIR (lock, recovery) before anything is fetched, writes the run record
+    # and closes it after every other component is done.
+    "crawler.extensions.ArchiveExtension": 100,
     "crawler.extensions.Progress": 510,
 }
 # A progress line every this many seconds in logs (a live bar, refreshed every second,

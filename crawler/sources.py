@@ -16,13 +16,13 @@ concurrency = 1                        # requests at once to this site's host(s)
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.discovery import compile_patterns
-from crawler.inputs import InputFormatError, InvalidURL, validate_url
+from crawler.urllists import InputFormatError, InvalidURL, validate_url
 
 _KEYS = {"name", "homepage", "feeds", "sitemaps", "allow", "deny", "download_delay", "concurrency"}
 
@@ -37,12 +37,12 @@ class Site:
     deny: tuple[str, ...] = ()
     download_delay: float | None = None
     concurrency: int | None = None
-    hosts: frozenset[str] = field(default=frozenset())
 
-    def __post_init__(self) -> None:
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The hosts of the site's homepage, feeds and sitemaps: its politeness applies there."""
         urls = [self.homepage, *self.feeds, *self.sitemaps]
-        hosts = frozenset(urlsplit(u).hostname or "" for u in urls if u)
-        object.__setattr__(self, "hosts", hosts)
+        return frozenset(urlsplit(u).hostname or "" for u in urls if u)
 
 
 def _url(value: Any, where: str) -> str:

@@ -3,37 +3,31 @@
 Holds, per URL id, its last final outcome (written only after the manifest line is on
 disk), the payload digest and WARC record of its last full capture (for revisit
 records), the seq given to discovered URLs, and feed validators (ETag,
-Last-Modified) for conditional GETs. The manifest stays the source of truth: on open,
-lines appended after the last recorded one (a run killed between writing a line and
-recording it) are read back into the store.
+Last-Modified) for conditional GETs. The manifest stays the source of truth: lines
+appended after the last recorded one (a run killed between writing a line and
+recording it) are read back in by :meth:`StateStore.catch_up`.
 
-One process at a time may write an archive: :meth:`SqliteStateStore.open` takes an
-exclusive lock on ``ARCHIVE_DIR/.lock`` and a second run refuses to start.
+:class:`StateStore` is the interface the crawl uses; :class:`SqliteStateStore` is the
+one-machine implementation. The archive lock is :class:`crawler.archive.Archive`'s.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import Protocol
 
 from crawler.identity import format_seq
-from crawler.items import NO_TEXT, OK, UNCHANGED, ManifestRecord
+from crawler.items import MANIFEST_FIELDS, EarlierCapture, ManifestRecord
+from crawler.outcomes import ARCHIVED, UNCHANGED
 
-# Outcomes that mean "archived": not fetched again unless refreshed or older than
-# RECRAWL_AFTER.
-ARCHIVED = frozenset({OK, NO_TEXT, UNCHANGED})
-# Discovered URLs get seqs from here up, well apart from list positions.
+# Discovered URLs (seeds, feeds) are numbered from 000 in the order they are first
+# seen, like the seed documents. Their names cannot collide with a URL list's, which
+# are numbered by list position: the id in the file name differs.
 DISCOVERED_SEQ_START = 0
-
-
-class ArchiveLockedError(RuntimeError):
-    """Another crawl is writing to the same ARCHIVE_DIR."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +51,38 @@ class UrlState:
         when = datetime.strptime(self.fetched_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         return (now or datetime.now(UTC)) - when >= age
 
+    def earlier_capture(self) -> EarlierCapture | None:
+        """The last full capture, which a revisit record can refer to, if there is one."""
+        if not (self.payload_digest and self.final_url and self.warc_date):
+            return None
+        return EarlierCapture(
+            uri=self.final_url,
+            date=self.warc_date,
+            record_id=self.record_id,
+            payload_digest=self.payload_digest,
+            text_file=self.text_file,
+        )
+
+
+class StateStore(Protocol):
+    """What a crawl asks of the state store (SQLite here; Redis for distributed jobs)."""
+
+    def lookup(self, id_: str) -> UrlState | None: ...
+    def seq_for(self, id_: str, url: str) -> str: ...
+    def record(
+        self,
+        record: ManifestRecord,
+        *,
+        manifest_end: int,
+        payload_digest: str | None = None,
+        record_id: str | None = None,
+        warc_date: str | None = None,
+    ) -> None: ...
+    def catch_up(self, manifest: Path) -> int: ...
+    def validators(self, url: str) -> tuple[str | None, str | None]: ...
+    def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None: ...
+    def close(self) -> None: ...
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS urls (
@@ -79,31 +105,11 @@ CREATE TABLE IF NOT EXISTS validators (url TEXT PRIMARY KEY, etag TEXT, last_mod
 class SqliteStateStore:
     """SQLite state store; every change is committed at once (WAL, one writer)."""
 
-    def __init__(self, archive_dir: str | Path) -> None:
-        self.root = Path(archive_dir)
-        self.path = self.root / "state.sqlite"
-        self._lock: IO[str] | None = None
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
         self._db: sqlite3.Connection | None = None
 
-    # -- lifecycle -----------------------------------------------------------------------
     def open(self) -> SqliteStateStore:
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock = (self.root / ".lock").open("a+")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "another process"
-            lock.close()
-            raise ArchiveLockedError(
-                f"another crawl ({holder}) is writing to {self.root}; "
-                "wait for it to finish or use another ARCHIVE_DIR"
-            ) from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"pid {os.getpid()}\n")
-        lock.flush()
-        self._lock = lock
         self._db = sqlite3.connect(self.path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -114,10 +120,6 @@ class SqliteStateStore:
         if self._db is not None:
             self._db.close()
             self._db = None
-        if self._lock is not None:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
-            self._lock = None
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -213,20 +215,19 @@ class SqliteStateStore:
         if not manifest.exists():
             return 0
         start = int(self._meta("manifest_end") or 0)
-        size = manifest.stat().st_size
-        if start > size:  # the manifest was replaced or truncated: read it all again
+        if start > manifest.stat().st_size:  # replaced or truncated: read it all again
             start = 0
         count = 0
         with manifest.open("rb") as fh:
             fh.seek(start)
             for raw in fh:
                 if not raw.endswith(b"\n"):
-                    break  # torn tail; the manifest writer cuts it
+                    break  # a torn tail: not a line (the archive cuts it when opened)
                 start += len(raw)
                 try:
                     line = json.loads(raw)
-                    record = ManifestRecord(**{k: line.get(k) for k in _FIELDS})
-                except (ValueError, TypeError):
+                    record = ManifestRecord(**{k: line.get(k) for k in MANIFEST_FIELDS})
+                except (ValueError, TypeError, AttributeError):
                     continue
                 self.record(record, manifest_end=start)
                 count += 1
@@ -248,9 +249,6 @@ class SqliteStateStore:
         )
 
 
-_FIELDS = tuple(ManifestRecord.__dataclass_fields__)
-
-
 def parse_duration(text: str | float | int | None) -> timedelta | None:
     """``RECRAWL_AFTER`` values: seconds, or a number with s/m/h/d; empty or 0 = never."""
     if text in (None, "", 0, "0", "never"):
@@ -260,10 +258,11 @@ def parse_duration(text: str | float | int | None) -> timedelta | None:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     text = text.strip().lower()
     try:
-        if text[-1] in units:
-            return timedelta(seconds=float(text[:-1]) * units[text[-1]])
-        return timedelta(seconds=float(text))
+        seconds = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
     except (ValueError, IndexError):
         raise ValueError(
             f"invalid duration {text!r}: use seconds or a number with s, m, h or d"
         ) from None
+    if seconds < 0 or seconds != seconds:
+        raise ValueError(f"invalid duration {text!r}: must be >= 0")
+    return timedelta(seconds=seconds) if seconds else None

@@ -1,8 +1,9 @@
-"""Files a crawl writes besides WARCs: text dumps (atomic) and the manifest (append-only).
+"""Files a crawl writes besides WARCs: text dumps (atomic), manifest and links (append-only).
 
 No partially written file survives a crash: a dump is written to a temporary file in
-the same directory and renamed over its final name; a manifest line torn by a kill is
-cut off when the manifest is next opened.
+the same directory and renamed over its final name (:func:`remove_stale_temp_files`
+deletes what a kill left); a line torn by a kill is cut off (:func:`repair_torn_tail`)
+before the file is appended to again. :class:`crawler.archive.Archive` runs both.
 """
 
 from __future__ import annotations
@@ -86,23 +87,20 @@ def remove_stale_temp_files(directory: str | Path) -> int:
 class JsonLinesWriter:
     """Appends one JSON object per line to a file, flushed per line; append-only.
 
-    ``position`` is the byte offset just past the last line written. A torn last line
-    (a kill mid-write) is cut off when the file is opened.
+    ``position`` is the byte offset just past the last line written. Opened lazily, at
+    the first line; the file must end in a whole line (:func:`repair_torn_tail`).
     """
 
     kind = "JSON lines file"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.repaired_bytes = 0
-        self.lines_written = 0
         self.position = 0
         self._fh: IO[bytes] | None = None
 
     def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.repaired_bytes = repair_torn_tail(self.path)
             self._fh = self.path.open("ab")
             self.position = self._fh.seek(0, os.SEEK_END)
         except OSError as exc:
@@ -119,7 +117,6 @@ class JsonLinesWriter:
             self._fh.flush()
         except OSError as exc:
             raise StorageError(f"cannot append to {self.kind} {self.path}: {exc}") from exc
-        self.lines_written += 1
 
     def close(self) -> None:
         if self._fh is None:
@@ -157,9 +154,3 @@ class LinksWriter(JsonLinesWriter):
         self.write_object(
             {"from": link.from_, "to": link.to, "url": link.url, "anchor": link.anchor}
         )
-
-
-def read_manifest(path: str | Path) -> list[dict]:
-    """All lines of a manifest as dicts (for tests and offline commands)."""
-    with Path(path).open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]

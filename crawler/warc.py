@@ -12,10 +12,8 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import logging
 import os
 import socket
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,9 +28,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
-from crawler.items import WarcPointer
-
-logger = logging.getLogger(__name__)
+from crawler.items import EarlierCapture, WarcPointer
 
 OPEN_SUFFIX = ".open"
 WARC_SUFFIX = ".warc.gz"
@@ -40,8 +36,20 @@ WARC_SUFFIX = ".warc.gz"
 Headers = list[tuple[bytes, bytes]]
 
 
+WARC_VERSIONS = ("1.0", "1.1")
+
+
 class WarcWriteError(OSError):
     """The archive could not be written (disk full, permissions): the run must fail."""
+
+
+class WarcOptionError(ValueError):
+    """A writer option is invalid; ``option`` names it."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"{option} {message}")
+        self.option = option
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +82,6 @@ def _latin1(headers: Headers) -> list[tuple[str, str]]:
 def payload_digest(body: bytes) -> str:
     """``sha1:<base32>``, the form warcio writes in ``WARC-Payload-Digest``."""
     return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
-
-
-@dataclass(frozen=True, slots=True)
-class EarlierCapture:
-    """The full capture a revisit record refers to."""
-
-    uri: str
-    date: str
-    record_id: str | None
-    payload_digest: str
 
 
 def status_line(status: int) -> str:
@@ -154,9 +152,11 @@ class WarcWriter:
         gzip_level: int = 6,
     ) -> None:
         if max_size <= 0:
-            raise ValueError(f"WARC max size must be positive, got {max_size}")
+            raise WarcOptionError("max_size", f"must be a positive number of bytes, got {max_size}")
         if not 1 <= gzip_level <= 9:
-            raise ValueError(f"gzip level must be 1-9, got {gzip_level}")
+            raise WarcOptionError("gzip_level", f"must be 1-9, got {gzip_level}")
+        if warc_version not in WARC_VERSIONS:
+            raise WarcOptionError("warc_version", f"must be 1.0 or 1.1, got {warc_version!r}")
         self.gzip_level = gzip_level
         self.directory = Path(directory)
         self.prefix = prefix
@@ -270,6 +270,8 @@ class WarcWriter:
                 warc_headers_dict=warc_headers,
             )
         else:
+            # Given the digest, warcio does not hash the payload again (only the block).
+            warc_headers["WARC-Payload-Digest"] = digest
             response = self._writer.create_warc_record(
                 exchange.url,
                 "response",
@@ -311,59 +313,6 @@ class WarcWriter:
             date=date,
             revisit=revisit,
         )
-
-
-def recover_open_files(directory: str | Path) -> list[tuple[str, int]]:
-    """Close WARC files a killed crawl left ``.open``: cut a torn last record, rename.
-
-    Records are written one gzip member each and flushed whole, so every complete
-    member is a complete record. Call only while holding the archive lock (no live
-    writer). Returns (closed file name, bytes cut) per file; a file with no complete
-    record is removed.
-    """
-    recovered = []
-    for path in sorted(Path(directory).glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}")):
-        good = _complete_members_end(path)
-        size = path.stat().st_size
-        if good == 0:
-            path.unlink()
-            recovered.append((path.name, size))
-            continue
-        with path.open("rb+") as fh:
-            fh.truncate(good)
-            fh.flush()
-            os.fsync(fh.fileno())
-        final = path.with_name(path.name[: -len(OPEN_SUFFIX)])
-        os.replace(path, final)
-        recovered.append((final.name, size - good))
-        logger.warning(
-            "Closed %s left open by an interrupted crawl (%d bytes cut)", final.name, size - good
-        )
-    return recovered
-
-
-def _complete_members_end(path: Path) -> int:
-    """Byte offset just past the last complete gzip member of *path*."""
-    good = pos = 0
-    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            data = chunk
-            while data:
-                try:
-                    decomp.decompress(data)
-                except zlib.error:
-                    return good
-                if decomp.eof:
-                    used = len(data) - len(decomp.unused_data)
-                    pos += used
-                    good = pos
-                    data = decomp.unused_data
-                    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
-                else:
-                    pos += len(data)
-                    data = b""
-    return good
 
 
 # -- reading -----------------------------------------------------------------------------

@@ -12,9 +12,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
-DEFAULT_ENDPOINT = "https://web.archive.org"
 _TIMESTAMP = re.compile(r"^\d{4}(\d{2}){0,5}$")
 _SOFT_404 = re.compile(
     r"\b(404|410)\b|not found|page (is )?(missing|gone|unavailable)|no longer (exists|available)"
@@ -124,6 +124,24 @@ def closest_capture(captures: list[Capture], target: str) -> Capture | None:
         return None
     when = timestamp_datetime(target)
     return min(captures, key=lambda c: abs((c.datetime - when).total_seconds()))
+
+
+def worth_a_lookup(status: int | None) -> bool:
+    """Whether a live failure is a dead link the archive may have: a network error
+    (status None), 404, 410, 5xx after retries, or a soft 404 (status 200)."""
+    return status is None or status in (200, 404, 410) or status >= 500
+
+
+def memento_datetime(declared: str | None, capture: Capture) -> str:
+    """When the archive captured a page: its ``Memento-Datetime`` header, else the CDX
+    timestamp; ISO 8601 UTC."""
+    when = None
+    if declared:
+        try:
+            when = parsedate_to_datetime(declared).astimezone(UTC)
+        except (TypeError, ValueError):
+            when = None
+    return (when or capture.datetime).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def memento_url(endpoint: str, capture: Capture) -> str:

@@ -10,8 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from scrapy.utils.test import get_crawler
 
-from crawler.storage import read_manifest
+from crawler import settings as project_settings
+from crawler.archive import Archive
+from crawler.extensions import ArchiveExtension
+from crawler.spiders.urls import UrlsSpider
 from tests.siteserver import EXPECTED, SiteServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +42,12 @@ class CrawlResult:
 
     @property
     def manifest(self) -> list[dict]:
-        return read_manifest(self.archive / "manifest.jsonl")
+        return list(Archive(self.archive).manifest_records())
+
+    @property
+    def run_record(self) -> dict:
+        """The latest run record of the archive."""
+        return Archive(self.archive).run_records()[-1]
 
     def by_url(self) -> dict[str, dict]:
         return {line["url"]: line for line in self.manifest}
@@ -73,6 +82,29 @@ def run_crawl(
 def write_url_list(path: Path, urls: list[str]) -> Path:
     path.write_text("".join(u + "\n" for u in urls), encoding="utf-8")
     return path
+
+
+PROJECT_SETTINGS = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
+
+
+@pytest.fixture
+def make_crawler(tmp_path: Path) -> Iterator:
+    """Crawlers built as ``scrapy crawl`` builds them (with the project's settings and
+    extensions, so each opens an archive of its own under tmp_path), closed at teardown."""
+    made = []
+
+    def make(spidercls: type = UrlsSpider, **overrides: object):
+        archive = tmp_path / f"archive-{len(made)}"
+        settings = {**PROJECT_SETTINGS, "ARCHIVE_DIR": str(archive), **overrides}
+        crawler = get_crawler(spidercls, settings_dict=settings)
+        made.append(crawler)
+        return crawler
+
+    yield make
+    for crawler in made:
+        extension = crawler.get_extension(ArchiveExtension)
+        if extension is not None:
+            extension.archive.close()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from crawler.storage import read_manifest
+from crawler.archive import Archive
 from tests.siteserver import EXPECTED, SiteServer
 from tests.waybackserver import FakeWayback, article
 
@@ -40,7 +40,7 @@ def main() -> int:
             "-s", "LOG_LEVEL=INFO",
         ]  # fmt: skip
         code = subprocess.run(cmd, cwd=ROOT, check=False).returncode
-    lines = read_manifest(archive / "manifest.jsonl")[-len(EXPECTED) :]
+    lines = list(Archive(archive).manifest_records())[-len(EXPECTED) :]
     print(f"\nExit status {code}. Manifest: {archive / 'manifest.jsonl'}")
     for line in sorted(lines, key=lambda x: x["seq"]):
         detail = line["text_file"] or line["error"] or ""

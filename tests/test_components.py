@@ -9,25 +9,16 @@ import pytest
 from scrapy import Spider
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Request
-from scrapy.utils.test import get_crawler
 
-from crawler import settings as project_settings
 from crawler.middlewares import (
     AddressGuardMiddleware,
     BackoffRetryMiddleware,
     WarcCaptureMiddleware,
 )
-from crawler.spiders.urls import UrlsSpider
-
-SETTINGS = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
 
 
-def crawler_with(**overrides):
-    return get_crawler(UrlsSpider, settings_dict={**SETTINGS, **overrides})
-
-
-def test_guard_refuses_ip_literals_and_other_schemes():
-    guard = AddressGuardMiddleware.from_crawler(crawler_with())
+def test_guard_refuses_ip_literals_and_other_schemes(make_crawler):
+    guard = AddressGuardMiddleware.from_crawler(make_crawler())
     for url in ("http://127.0.0.1:8080/a", "http://[::1]/a", "http://[fd00::1]/a"):
         request = Request(url)
         with pytest.raises(IgnoreRequest):
@@ -39,8 +30,8 @@ def test_guard_refuses_ip_literals_and_other_schemes():
         asyncio.run(guard.process_request(request))
 
 
-def test_guard_checks_the_peer_actually_connected_to():
-    crawler = crawler_with()
+def test_guard_checks_the_peer_actually_connected_to(make_crawler):
+    crawler = make_crawler()
     guard = AddressGuardMiddleware.from_crawler(crawler)
     request = Request("http://news.example/a")
     response = HtmlResponse(
@@ -51,14 +42,14 @@ def test_guard_checks_the_peer_actually_connected_to():
     assert crawler.stats.get_value("netguard/blocked") == 1
 
 
-def test_guard_off_when_private_addresses_allowed():
+def test_guard_off_when_private_addresses_allowed(make_crawler):
     with pytest.raises(NotConfigured):
-        AddressGuardMiddleware.from_crawler(crawler_with(ALLOW_PRIVATE_ADDRESSES=True))
+        AddressGuardMiddleware.from_crawler(make_crawler(ALLOW_PRIVATE_ADDRESSES=True))
 
 
-def test_retry_after_beyond_the_limit_gives_up():
+def test_retry_after_beyond_the_limit_gives_up(make_crawler):
     overrides = {"RETRY_AFTER_MAX": 10, "RETRY_BACKOFF_BASE": 0}
-    crawler = get_crawler(Spider, settings_dict={**SETTINGS, **overrides})
+    crawler = make_crawler(Spider, **overrides)
     crawler.spider = crawler._create_spider(name="test")
     retry = BackoffRetryMiddleware.from_crawler(crawler)
     request = Request("http://news.example/a")
@@ -75,15 +66,15 @@ def test_retry_after_beyond_the_limit_gives_up():
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("WARC_VERSION", "2.0"), ("WARC_MAX_SIZE", 0)],
+    [("WARC_VERSION", "2.0"), ("WARC_MAX_SIZE", 0), ("WARC_GZIP_LEVEL", 12)],
 )
-def test_invalid_warc_settings_fail_at_start(setting, value, tmp_path):
-    crawler = crawler_with(**{setting: value, "ARCHIVE_DIR": str(tmp_path)})
+def test_invalid_warc_settings_fail_at_start(setting, value, make_crawler):
+    crawler = make_crawler(**{setting: value})
     with pytest.raises(ValueError, match=setting):
         WarcCaptureMiddleware.from_crawler(crawler)
 
 
-def test_contact_goes_into_the_user_agent():
-    crawler = crawler_with(CRAWLER_CONTACT="archivist@example.org")
+def test_contact_goes_into_the_user_agent(make_crawler):
+    crawler = make_crawler(CRAWLER_CONTACT="archivist@example.org")
     assert crawler.settings["USER_AGENT"].endswith("; archivist@example.org)")
     assert crawler.settings["USER_AGENT"].startswith("newsarchiver/")

@@ -11,11 +11,6 @@ from tests.conftest import CrawlResult, run_crawl
 from tests.siteserver import SiteServer
 
 
-def run_record(result: CrawlResult) -> dict:
-    latest = sorted((result.archive / "runs").glob("*.json"))[-1]
-    return json.loads(latest.read_text())
-
-
 def archived_statuses(result: CrawlResult) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in result.warc_files():
@@ -28,8 +23,12 @@ def archived_statuses(result: CrawlResult) -> dict[str, list[str]]:
 
 def test_feeds_with_since(site: SiteServer, tmp_path: Path):
     feeds = [site.url(f"/feeds/{name}") for name in ("rss.xml", "atom.xml", "rdf.xml")]
-    result = run_crawl(tmp_path / "a", "feeds", {"feeds": ",".join(feeds), "since": "2024-03-01"})
+    args = {"feeds": ",".join(feeds), "since": "2024-03-01", "allow": "/", "deny": "/opinion/"}
+    result = run_crawl(tmp_path / "a", "feeds", args)
     assert result.returncode == 0, result.log[-4000:]
+    assert result.run_record["arguments"] == {
+        **args, "sources": None, "refresh": False, "as_of": None, "live_fallback": False,
+    }  # fmt: skip
     by_url = result.by_url()
     expected = {
         "/news/2024/03/harbor-bridge-reopens.html": "rss.xml",
@@ -52,7 +51,7 @@ def test_feeds_with_since(site: SiteServer, tmp_path: Path):
         rss_links[site.url("/news/2024/03/city-council-budget.html")]
         == 'Council: "Budget" passes 7-2'
     )
-    sources = {s["url"]: s for s in run_record(result)["sources"]}
+    sources = {s["url"]: s for s in result.run_record["sources"]}
     assert sources[feeds[0]]["entries"] == 3 and sources[feeds[0]]["new"] == 2
 
 
@@ -86,7 +85,7 @@ concurrency = 2
         )
     }  # marathon denied, elections too old, ferry only in the RDF feed the homepage omits
     assert len(first_lines) == len(urls)  # harbor is in rss and the gzipped sitemap: once
-    report = {s["url"]: s for s in run_record(first)["sources"]}
+    report = {s["url"]: s for s in first.run_record["sources"]}
     gz = site.url("/sitemaps/archive.xml.gz")
     assert report[gz]["status"] == 200 and report[gz]["entries"] == 2
     assert report[site.url("/sitemap_index.xml")]["kind"] == "sitemapindex"
@@ -95,7 +94,7 @@ concurrency = 2
     second = run_crawl(archive, "feeds", {"sources": str(sources), "since": "2024-03-01"})
     assert second.returncode == 0, second.log[-4000:]
     assert second.manifest == first_lines  # no article fetched again
-    again = {s["url"]: s for s in run_record(second)["sources"]}
+    again = {s["url"]: s for s in second.run_record["sources"]}
     for feed in ("/feeds/rss.xml", "/feeds/atom.xml", "/sitemap_index.xml"):
         assert again[site.url(feed)]["status"] == 304
     statuses = archived_statuses(second)
@@ -106,7 +105,7 @@ def test_failing_feed_makes_the_run_incomplete(site: SiteServer, tmp_path: Path)
     feeds = f"{site.url('/feeds/missing.xml')},{site.url('/news/2024/03/ferry-strike-ends.html')}"
     result = run_crawl(tmp_path / "a", "feeds", {"feeds": feeds})
     assert result.returncode == 1
-    errors = {s["url"]: s["error"] for s in run_record(result)["sources"]}
+    errors = {s["url"]: s["error"] for s in result.run_record["sources"]}
     assert errors[site.url("/feeds/missing.xml")] == "HTTP 404"
     assert (
         "neither a feed nor a sitemap" in errors[site.url("/news/2024/03/ferry-strike-ends.html")]

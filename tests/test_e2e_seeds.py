@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from crawler.archive import Archive
 from crawler.identity import url_id
-from crawler.state import SqliteStateStore
 from crawler.warc import iter_records
 from tests.conftest import BIN, ROOT, TEST_SETTINGS, CrawlResult, run_crawl, write_url_list
 from tests.siteserver import SiteServer
@@ -90,8 +90,7 @@ def test_seed_links_recorded_with_anchors(depth1: CrawlResult, site: SiteServer)
 def test_unreadable_seeds_skipped_and_counted(depth1: CrawlResult):
     for name, reason in [("binary.bin", "binary"), ("empty.txt", "empty"), ("latin1.txt", "UTF-8")]:
         assert "Skipped seed" in depth1.log and name in depth1.log and reason in depth1.log
-    [record_path] = (depth1.archive / "runs").glob("*.json")
-    record = json.loads(record_path.read_text())
+    record = depth1.run_record
     assert record["seeds"] == {
         "read": 3,
         "skipped": {"binary": 1, "empty": 1, "not UTF-8 text": 1},
@@ -125,7 +124,7 @@ def test_second_run_fetches_nothing_again_and_refresh_writes_revisits(
     second = run_crawl(archive, "seeds", {"seeds": str(seed_dir)})
     assert second.returncode == 0, second.log[-3000:]
     assert second.manifest == first_lines  # no new lines: nothing fetched
-    assert "discovered/already_archived': 6" in second.log
+    assert second.run_record["counters"]["discovered/already_archived"] == 6
 
     third = run_crawl(archive, "seeds", {"seeds": str(seed_dir), "refresh": "1"})
     assert third.returncode == 0, third.log[-3000:]
@@ -154,7 +153,8 @@ def test_second_run_fetches_nothing_again_and_refresh_writes_revisits(
 
 def test_second_concurrent_run_is_refused(seed_dir: Path, tmp_path: Path):
     archive = tmp_path / "a"
-    holder = SqliteStateStore(archive).open()  # as a running crawl would
+    holder = Archive(archive)
+    holder.open()  # as a running crawl does
     try:
         result = run_crawl(archive, "seeds", {"seeds": str(seed_dir)})
     finally:
@@ -195,4 +195,4 @@ def test_killed_run_resumes_without_loss_or_duplicates(site: SiteServer, tmp_pat
     for path in result.warc_files():
         check = subprocess.run([BIN / "warcio", "check", str(path)], capture_output=True)
         assert check.returncode == 0, path
-    assert "Recovered from an interrupted run: warc_files_closed = 1" in result.log
+    assert result.run_record["recovery"]["warc_files_closed"] == 1

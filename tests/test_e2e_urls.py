@@ -158,7 +158,7 @@ def test_request_and_response_records_are_linked(crawl: CrawlResult, site: SiteS
     # every hop of the redirect chain, the robots.txt fetch, and the 429 before its retry
     for path in ("/robots.txt", "/old/ferry-strike", "/redirect/step2"):
         assert uris[site.url(path)] == 1
-    assert uris[site.url("/flaky/retry-after.html")] == 2
+    assert uris[site.url("/flaky/retry-after.html?key=suite")] == 2
 
 
 def test_payloads_are_the_bytes_on_the_wire(crawl: CrawlResult, site: SiteServer):
@@ -243,10 +243,14 @@ def test_clean_log(crawl: CrawlResult):
     assert "publicsuffix" not in crawl.log
 
 
-def test_run_record(crawl: CrawlResult):
+def test_run_record(crawl: CrawlResult, url_list: Path):
     [record_path] = list((crawl.archive / "runs").glob("*.json"))
     record = json.loads(record_path.read_text())
-    assert record["status"] == "complete"
+    assert record["spider"] == "urls"
+    assert record["arguments"] == {
+        "urls": str(url_list), "refresh": False, "as_of": None, "live_fallback": False,
+    }  # fmt: skip
+    assert record["status"] == "complete" and record["problems"] == []
     assert record["finish_reason"] == "finished"
     assert record["input_entries"] == record["manifest_lines"] == len(EXPECTED)
     expected = Counter(outcome for _, outcome in EXPECTED)
@@ -254,6 +258,13 @@ def test_run_record(crawl: CrawlResult):
     assert record["warc_files"] == [p.name for p in crawl.warc_files()]
     assert {"scrapy", "trafilatura", "warcio", "newsarchiver"} <= set(record["versions"])
     assert record["settings"]["ROBOTSTXT_OBEY"] is True
+    assert record["recovery"] == {}  # a fresh archive: nothing to repair
+    counters = record["counters"]
+    assert counters["manifest/lines"] == len(EXPECTED)
+    # a warcinfo record per file, then a response and a request record per exchange
+    warcinfos = len(record["warc_files"])
+    assert record["warc_records"] == warcinfos + 2 * counters["warc/exchanges"]
+    assert counters["text/files"] == record["text_files"] == expected["ok"]
 
 
 def test_rerun_same_names_same_bodies_and_warc_rotation(
@@ -339,4 +350,8 @@ def test_torn_manifest_line_is_repaired(site: SiteServer, tmp_path: Path):
     assert result.returncode == 0, result.log[-3000:]
     lines = result.manifest  # every line parses
     assert [line["url"] for line in lines] == ["http://localhost/x", site.url("/nav.html")]
-    assert "torn line" in result.log
+    # the torn tail cut, the whole line before it read into the state store
+    assert result.run_record["recovery"] == {
+        "manifest_bytes_cut": len('{"id": "torn'),
+        "manifest_lines_recorded": 1,
+    }

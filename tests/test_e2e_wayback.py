@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from crawler.archive import Archive
 from crawler.warc import iter_records
 from tests.conftest import CrawlResult, run_crawl, write_url_list
 from tests.siteserver import SiteServer
@@ -116,6 +116,11 @@ def test_dead_links_recovered_with_provenance(
     never = lines[urls["never"]]
     assert never["outcome"] == "error" and never["source"] == "live"
     assert never["error"] == (f"live: HTTP 404 Not Found; wayback: no capture of {urls['never']}")
+    # the live attempt's evidence stays on the line: its status, time and WARC record
+    assert never["status"] == 404 and never["final_url"] == urls["never"]
+    record, _ = Archive(result.archive).warc_record(never["warc_file"], never["warc_offset"])
+    assert record.rec_headers.get_header("WARC-Target-URI") == urls["never"]
+    assert record.http_headers.get_statuscode() == "404" and never["fetched_at"]
     assert lines[urls["live"]]["source"] == "live" and "memento_url" not in lines[urls["live"]]
 
     # both the failed live exchange and the capture are in the WARC
@@ -163,6 +168,8 @@ def test_as_of_picks_the_closest_capture_and_never_goes_live(
         settings=settings_for(archive),
     )
     assert again.returncode == 0, again.log[-4000:]
+    arguments = again.run_record["arguments"]
+    assert arguments["as_of"] == "20200101000000" and arguments["live_fallback"] is True
     lines = again.by_url()
     assert "/web/20230101000000id_/" in lines[tunnel]["memento_url"]
     assert lines[fallback]["outcome"] == "ok" and lines[fallback]["source"] == "live"
@@ -183,5 +190,5 @@ def test_unreachable_archive_is_given_up_once(site: SiteServer, tmp_path: Path):
         assert error.startswith("live: HTTP 404 Not Found; wayback: ")
         assert "ConnectionRefused" in error
     assert result.log.count("is unreachable") == 1
-    record = json.loads(next((result.archive / "runs").glob("*.json")).read_text())
+    record = result.run_record
     assert record["outcomes"]["error"] == 4

@@ -1,13 +1,7 @@
 import io
 
-from scrapy.utils.test import get_crawler
-
-from crawler import settings as project_settings
 from crawler.extensions import Progress
 from crawler.progress import RateMeter, duration, progress_bar, progress_line, summary_table
-from crawler.spiders.urls import UrlsSpider
-
-SETTINGS = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
 
 
 def test_duration():
@@ -46,8 +40,8 @@ class FakeTTY(io.StringIO):
         return True
 
 
-def test_live_bar_on_a_terminal():
-    crawler = get_crawler(UrlsSpider, settings_dict=SETTINGS)
+def test_live_bar_on_a_terminal(make_crawler):
+    crawler = make_crawler()
     stream = FakeTTY()
     progress = Progress(crawler, interval=10, stream=stream)
     assert progress.live and progress.interval == 1.0

@@ -2,14 +2,19 @@ import json
 
 import pytest
 
-from crawler.items import ManifestRecord
+from crawler.items import LinkRecord, ManifestRecord
 from crawler.storage import (
+    LinksWriter,
     ManifestWriter,
     StorageError,
     atomic_write_text,
-    read_manifest,
+    remove_stale_temp_files,
     repair_torn_tail,
 )
+
+
+def read_lines(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def record(**kw) -> ManifestRecord:
@@ -65,18 +70,35 @@ def test_manifest_writer_appends_flushed_lines(tmp_path):
     assert json.loads(path.read_text(encoding="utf-8"))["title"] == "Ünï"
     writer.write(record(seq="001", via="seed.txt"))
     writer.close()
-    lines = read_manifest(path)
+    lines = read_lines(path)
     assert [line["seq"] for line in lines] == ["000", "001"]
     assert "via" not in lines[0] and lines[1]["via"] == "seed.txt"
     assert list(lines[0])[:6] == ["id", "seq", "url", "final_url", "status", "outcome"]
 
 
-def test_manifest_writer_repairs_on_open(tmp_path):
+def test_manifest_writer_position_is_the_end_of_the_last_line(tmp_path):
     path = tmp_path / "manifest.jsonl"
-    path.write_text('{"seq":"000"}\n{"seq":"00')
-    writer = ManifestWriter(path)
-    writer.open()
+    path.write_text('{"seq":"000"}\n')
+    writer = ManifestWriter(path)  # opened lazily, appending
     writer.write(record(seq="001"))
+    assert writer.position == path.stat().st_size
     writer.close()
-    assert writer.repaired_bytes == len('{"seq":"00')
-    assert [line["seq"] for line in read_manifest(path)] == ["000", "001"]
+    assert [line["seq"] for line in read_lines(path)] == ["000", "001"]
+
+
+def test_links_writer(tmp_path):
+    path = tmp_path / "links.jsonl"
+    writer = LinksWriter(path)
+    writer.write(LinkRecord("seed.md", "0123456789abcdef", "http://x.example/", "Ünï"))
+    writer.close()
+    assert read_lines(path) == [
+        {"from": "seed.md", "to": "0123456789abcdef", "url": "http://x.example/", "anchor": "Ünï"}
+    ]
+
+
+def test_stale_temp_files_are_removed_but_never_a_dump(tmp_path):
+    (tmp_path / "000_a.txt").write_text("a finished dump")
+    (tmp_path / ".000_b.txt.x1y2.tmp").write_text("half a dump")
+    assert remove_stale_temp_files(tmp_path) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["000_a.txt"]
+    assert remove_stale_temp_files(tmp_path / "missing") == 0

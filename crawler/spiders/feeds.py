@@ -24,6 +24,13 @@ from scrapy import signals
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
+from crawler.contracts import (
+    META_FEED_SITE,
+    META_INDEX_DEPTH,
+    STAT_INPUT_COMPLETE,
+    STAT_SOURCES,
+    STAT_SOURCES_FAILED,
+)
 from crawler.discovery import (
     Candidate,
     DiscoveryError,
@@ -38,17 +45,17 @@ from crawler.discovery import (
     url_allowed,
 )
 from crawler.identity import url_id
-from crawler.inputs import InputFormatError, InvalidURL, validate_url
 from crawler.items import LinkRecord
+from crawler.outcomes import describe_exception
 from crawler.sources import Site, load_sources
-from crawler.spiders.base import ArchiveSpider, describe_exception
+from crawler.spiders.base import ArchiveSpider
+from crawler.urllists import InputFormatError, InvalidURL, validate_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
-META_SITE = "site"
 MAX_INDEX_DEPTH = 5  # sitemap indexes pointing at indexes: enough for real sites, no loops
 
 
@@ -67,7 +74,8 @@ class FeedsSpider(ArchiveSpider):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.sites: list[Site] = load_sources(sources) if sources else []
-        self.sources_path = sources
+        self.arguments = {"feeds": feeds, "sources": sources, "since": since,
+                          "allow": allow, "deny": deny}  # fmt: skip
         if feeds:
             urls = []
             for raw in feeds.split(","):
@@ -95,8 +103,9 @@ class FeedsSpider(ArchiveSpider):
             }
         except DiscoveryError as exc:
             raise InputFormatError(str(exc)) from None
+        self.fixed_delay_hosts: set[str] = set()  # hosts whose delay AutoThrottle must not touch
         for site in self.sites:
-            if site.download_delay is not None:  # AutoThrottle must not lower it
+            if site.download_delay is not None:
                 self.fixed_delay_hosts |= site.hosts
         self.requested_sources: set[str] = set()
         self.report: list[dict[str, Any]] = []  # one entry per feed/sitemap fetch
@@ -106,6 +115,9 @@ class FeedsSpider(ArchiveSpider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.apply_site_politeness, signal=signals.spider_opened)
         return spider
+
+    def run_arguments(self) -> dict[str, Any]:
+        return {**self.arguments, **super().run_arguments()}
 
     def apply_site_politeness(self) -> None:
         """Per-site download_delay / concurrency become the download slots of its hosts."""
@@ -126,7 +138,7 @@ class FeedsSpider(ArchiveSpider):
                 if (request := self.source_request(url, site)) is not None:
                     yield request
             if site.homepage:
-                meta = {META_SITE: site.name}
+                meta = {META_FEED_SITE: site.name}
                 yield Request(
                     site.homepage, callback=self.parse_homepage, errback=self.source_failed,
                     meta=meta, dont_filter=True,
@@ -139,10 +151,10 @@ class FeedsSpider(ArchiveSpider):
                     meta={**meta, "dont_obey_robotstxt": True},
                     dont_filter=True,
                 )
-        self.crawler.stats.set_value("input/complete", True)
+        self.crawler.stats.set_value(STAT_INPUT_COMPLETE, True)
 
     def site(self, response_or_request: Response | Request) -> Site:
-        name = response_or_request.meta[META_SITE]
+        name = response_or_request.meta[META_FEED_SITE]
         return next(s for s in self.sites if s.name == name)
 
     def source_request(self, url: str, site: Site, index_depth: int = 0) -> Request | None:
@@ -151,7 +163,7 @@ class FeedsSpider(ArchiveSpider):
             return None
         self.requested_sources.add(url)
         headers = {}
-        etag, last_modified = self.archive_state.validators(url)
+        etag, last_modified = self.archive.state.validators(url)
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -162,9 +174,9 @@ class FeedsSpider(ArchiveSpider):
             callback=self.parse_source,
             errback=self.source_failed,
             meta={
-                META_SITE: site.name,
-                "index_depth": index_depth,
-                "autothrottle_dont_adjust_delay": urlsplit(url).hostname in self.fixed_delay_hosts,
+                META_FEED_SITE: site.name,
+                META_INDEX_DEPTH: index_depth,
+                "autothrottle_dont_adjust_delay": self.fixed_delay(url),
             },
             dont_filter=True,
         )
@@ -172,7 +184,7 @@ class FeedsSpider(ArchiveSpider):
     def _report(self, url: str, **fields: Any) -> None:
         self.report.append({"url": url, "id": url_id(url), **fields})
         if fields.get("error"):
-            self.crawler.stats.inc_value("discovery/sources_failed")
+            self.crawler.stats.inc_value(STAT_SOURCES_FAILED)
             logger.error("Feed or sitemap %s failed: %s", url, fields["error"])
 
     def parse_homepage(self, response: Response) -> Iterator[Request]:
@@ -220,13 +232,13 @@ class FeedsSpider(ArchiveSpider):
         except DiscoveryError as exc:
             self._report(url, status=response.status, error=str(exc))
             return
-        self.archive_state.set_validators(
+        self.archive.state.set_validators(
             url,
             _header(response, b"ETag"),
             _header(response, b"Last-Modified"),
         )
         if kind == "sitemapindex":
-            depth = response.meta.get("index_depth", 0) + 1
+            depth = response.meta.get(META_INDEX_DEPTH, 0) + 1
             children = [c for c in candidates if not self._too_old(c)]
             self._report(url, status=200, kind=kind, entries=len(candidates), new=0)
             if depth <= MAX_INDEX_DEPTH:
@@ -243,9 +255,15 @@ class FeedsSpider(ArchiveSpider):
             yield LinkRecord(source_id, url_id(candidate.url), candidate.url, candidate.title or "")
             request = self.discovered_request(candidate.url, via=source_id)
             if request is not None:
+                if self.fixed_delay(candidate.url):
+                    request.meta["autothrottle_dont_adjust_delay"] = True
                 new += 1
                 yield request
         self._report(url, status=200, kind=kind, entries=len(candidates), new=new)
+
+    def fixed_delay(self, url: str) -> bool:
+        """A site's own download_delay holds for its hosts: AutoThrottle must not lower it."""
+        return urlsplit(url).hostname in self.fixed_delay_hosts
 
     def _too_old(self, candidate: Candidate) -> bool:
         return bool(self.since and candidate.date and candidate.date < self.since)
@@ -259,8 +277,7 @@ class FeedsSpider(ArchiveSpider):
         return url_allowed(url, [*self.allow, *site_allow], [*self.deny, *site_deny])
 
     def closed(self, reason: str) -> None:
-        self.crawler.stats.set_value("discovery/sources", self.report)
-        super().closed(reason)
+        self.crawler.stats.set_value(STAT_SOURCES, self.report)
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -18,17 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
-from crawler.identity import url_id
-from crawler.inputs import (
-    InputFormatError,
-    LinkCounter,
-    SeedSkipped,
-    find_seed_files,
-    is_media,
-    read_seed,
+from crawler.contracts import (
+    STAT_INPUT_COMPLETE,
+    STAT_MEDIA_LINKS_SKIPPED,
+    STAT_RELATIVE_LINKS_SKIPPED,
+    STAT_SEEDS_READ,
+    STAT_SEEDS_SKIPPED_PREFIX,
 )
-from crawler.items import OK, FetchedPage, FoundLink, LinkRecord
-from crawler.spiders.base import ArchiveSpider, _truthy
+from crawler.identity import url_id
+from crawler.items import FetchedPage, FoundLink, LinkRecord
+from crawler.links import LinkRules, SeedSkipped, find_seed_files, read_seed
+from crawler.outcomes import OK
+from crawler.spiders.base import ArchiveSpider, truthy
+from crawler.urllists import InputFormatError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -38,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 class SeedsSpider(ArchiveSpider):
     name = "seeds"
-    wayback_on_failure = True
+    uses_wayback = True
 
     def __init__(
         self,
@@ -58,11 +60,10 @@ class SeedsSpider(ArchiveSpider):
         if self.depth < 1:
             raise InputFormatError(f"depth must be >= 1, got {self.depth}")
         self.seeds_path = seeds
-        self.media = _truthy(media)
+        self.rules = LinkRules(media=truthy(media))  # which links are taken, and a count
         self.files = find_seed_files(seeds)
         root = Path(seeds)
         self.seed_root = root if root.is_dir() else None
-        self.counter = LinkCounter()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SeedsSpider:
@@ -71,32 +72,34 @@ class SeedsSpider(ArchiveSpider):
         crawler.signals.connect(spider.page_done, signal=signals.item_scraped)
         return spider
 
+    def run_arguments(self) -> dict[str, Any]:
+        arguments = {"seeds": self.seeds_path, "depth": self.depth, "media": self.rules.media}
+        return {**arguments, **super().run_arguments()}
+
     def seed_name(self, path: Path) -> str:
         """How a seed is named in ``via`` and ``links.jsonl``: relative to PATH if a dir."""
         return str(path.relative_to(self.seed_root)) if self.seed_root else path.name
 
     async def start(self) -> AsyncIterator[Any]:
         stats = self.crawler.stats
+        stats.set_value(STAT_SEEDS_READ, 0)
         for path in self.files:
             name = self.seed_name(path)
             try:
-                document = read_seed(
-                    path, max_bytes=self.max_bytes, media=self.media, counter=self.counter
-                )
+                document = read_seed(path, max_bytes=self.max_bytes, rules=self.rules)
             except SeedSkipped as exc:
-                reason = str(exc).split(":")[0].split(" (")[0]
-                stats.inc_value(f"seeds/skipped/{reason}")
+                stats.inc_value(STAT_SEEDS_SKIPPED_PREFIX + exc.kind)
                 logger.warning("Skipped seed %s: %s", path, exc)
                 continue
-            stats.inc_value("seeds/read")
+            stats.inc_value(STAT_SEEDS_READ)
             seen_here: set[str] = set()
             date = self.entry_date(document.date, path)  # the date the seed cites them
             for link in document.links:
                 for output in self.follow(link, via=name, depth=1, seen_here=seen_here, date=date):
                     yield output
-        stats.set_value("seeds/relative_links_skipped", self.counter.relative_skipped)
-        stats.set_value("seeds/media_links_skipped", self.counter.media_skipped)
-        stats.set_value("input/complete", True)
+        stats.set_value(STAT_RELATIVE_LINKS_SKIPPED, self.rules.relative_skipped)
+        stats.set_value(STAT_MEDIA_LINKS_SKIPPED, self.rules.media_skipped)
+        stats.set_value(STAT_INPUT_COMPLETE, True)
 
     def follow(
         self,
@@ -120,10 +123,13 @@ class SeedsSpider(ArchiveSpider):
 
     def page_done(self, item: Any) -> None:
         """Follow the main-content links of an article that is not yet at full depth."""
-        if not isinstance(item, FetchedPage) or item.outcome != OK or item.depth >= self.depth:
+        if not isinstance(item, FetchedPage) or item.outcome != OK:
+            return
+        depth = item.page.depth
+        if depth >= self.depth:
             return
         for link in item.links:
-            if not self.media and is_media(link.url):
+            if self.rules.skips_media(link.url):
                 continue
-            for request in self.follow(link, via=item.id, depth=item.depth + 1):
+            for request in self.follow(link, via=item.id, depth=depth + 1):
                 self.crawler.engine.crawl(request)

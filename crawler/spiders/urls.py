@@ -14,10 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
+from crawler.contracts import (
+    STAT_INPUT_COMPLETE,
+    STAT_INPUT_ENTRIES,
+    STAT_INPUT_SKIPPED,
+    STAT_INPUT_TOTAL,
+)
 from crawler.identity import format_seq, url_id
-from crawler.inputs import DEFAULT_MAX_URL_LENGTH, count_entries, read_url_list
-from crawler.items import DUPLICATE, ERROR, FetchedPage
+from crawler.items import FetchedPage, PageRef
+from crawler.outcomes import DUPLICATE, ERROR
 from crawler.spiders.base import ArchiveSpider
+from crawler.urllists import DEFAULT_MAX_URL_LENGTH, count_entries, read_url_list
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -25,7 +32,7 @@ if TYPE_CHECKING:
 
 class UrlsSpider(ArchiveSpider):
     name = "urls"
-    wayback_on_failure = True
+    uses_wayback = True
 
     def __init__(self, urls: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -42,52 +49,43 @@ class UrlsSpider(ArchiveSpider):
         spider._entries = read_url_list(spider.urls_path, max_length)
         return spider
 
+    def run_arguments(self) -> dict[str, Any]:
+        return {"urls": self.urls_path, **super().run_arguments()}
+
     async def start(self) -> AsyncIterator[Any]:
         stats = self.crawler.stats
-        stats.set_value("input/total", count_entries(self.urls_path))
+        archive = self.archive
+        stats.set_value(STAT_INPUT_TOTAL, count_entries(self.urls_path))
         # Canonical id (as an int, 8 bytes of key) -> seq of its first occurrence.
         first_seen: dict[int, str] = {}
         for entry in self._entries:
-            stats.inc_value("input/entries")
+            stats.inc_value(STAT_INPUT_ENTRIES)
             seq = format_seq(entry.position)
             id_ = url_id(entry.url or entry.raw)
             if entry.url is None:
                 stats.inc_value("input/invalid")
-                yield FetchedPage(
-                    url=entry.raw,
-                    id=id_,
-                    seq=seq,
-                    outcome=ERROR,
-                    error=f"invalid input (line {entry.line}): {entry.error}",
-                )
+                error = f"invalid input (line {entry.line}): {entry.error}"
+                yield FetchedPage(PageRef(entry.raw, id_, seq), outcome=ERROR, error=error)
                 continue
             key = int(id_, 16)
             if key in first_seen:
                 stats.inc_value("input/duplicates")
-                yield FetchedPage(
-                    url=entry.url,
-                    id=id_,
-                    seq=seq,
-                    outcome=DUPLICATE,
-                    error=f"duplicate of seq {first_seen[key]} (id {id_})",
-                )
+                error = f"duplicate of seq {first_seen[key]} (id {id_})"
+                yield FetchedPage(PageRef(entry.url, id_, seq), outcome=DUPLICATE, error=error)
                 continue
             first_seen[key] = seq
-            state = self.known(id_)
-            if self.is_done(state):
+            state = archive.previous(id_)
+            if archive.is_done(state, refresh=self.refresh):
                 # Archived by an earlier run: that run's manifest line stands.
-                stats.inc_value("input/skipped")
+                stats.inc_value(STAT_INPUT_SKIPPED)
                 continue
-            page = {"url": entry.url, "id": id_, "seq": seq}
-            if date := self.entry_date(entry.fields.get("date"), entry.line):
-                page["date"] = date
-            yield self.page_request(page, state)
+            date = self.entry_date(entry.fields.get("date"), entry.line)
+            yield self.page_request(PageRef(entry.url, id_, seq, date=date), state)
             # Stream the list: hand over more requests only when the scheduler has drained,
             # so a 100,000-URL list never sits in memory as 100,000 requests.
             if self.crawler.engine.needs_backout():
                 await self.crawler.signals.wait_for(signals.scheduler_empty)
-        stats.set_value("input/complete", True)
+        stats.set_value(STAT_INPUT_COMPLETE, True)
 
     def closed(self, reason: str) -> None:
         self._entries.close()  # releases the file when the crawl ends before the list does
-        super().closed(reason)

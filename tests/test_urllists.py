@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from crawler.inputs import InputFormatError, InvalidURL, read_url_list, validate_url
+from crawler.urllists import InputFormatError, InvalidURL, read_url_list, validate_url
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,15 @@ import tracemalloc
 
 import pytest
 
-from crawler.inputs import (
-    InputFormatError,
-    LinkCounter,
+from crawler.links import (
+    LinkRules,
     SeedSkipped,
     find_seed_files,
     is_media,
     markdown_links,
     read_seed,
 )
+from crawler.urllists import InputFormatError
 
 
 def urls(links):
@@ -44,14 +44,15 @@ def test_markdown_link_forms():
 
 
 def test_relative_media_and_other_schemes():
-    counter = LinkCounter()
+    rules = LinkRules()
     text = [
         "[rel](/x.html) [img](http://localhost/p.JPG) ![alt](http://localhost/photo)",
         "[mail](mailto:a@localhost) [js](javascript:void(0)) [top](#top) [doc](http://localhost/r.pdf)",
     ]
-    assert urls(markdown_links(text, counter=counter)) == []
-    assert counter.relative_skipped == 1 and counter.media_skipped == 3
-    with_base = markdown_links(text, base="http://localhost/blog/post.html", media=True)
+    assert urls(markdown_links(text, rules=rules)) == []
+    assert rules.relative_skipped == 1 and rules.media_skipped == 3
+    media = LinkRules(media=True)
+    with_base = markdown_links(text, base="http://localhost/blog/post.html", rules=media)
     assert urls(with_base) == [
         "http://localhost/x.html",
         "http://localhost/p.JPG",

@@ -1,0 +1,315 @@
+"""The archive directory and its one owner: layout, lock, state store, recovery, readers.
+
+```
+ARCHIVE_DIR/
+  warc/<prefix>-<YYYYmmddHHMMSS>-<serial>-<host>-<pid>.warc.gz   (".open" while written)
+  text/<seq>_<id>.txt          one per extracted article
+  manifest.jsonl               one line per input URL
+  links.jsonl                  the citation graph
+  runs/<YYYYmmddTHHMMSSZ>.json one record per run
+  state.sqlite                 what earlier runs did
+  .lock                        held by the process writing the archive
+```
+
+Nothing else knows this layout. A crawl opens the :class:`Archive` before anything is
+fetched and closes it after every other component is done (the ``ArchiveExtension``);
+opening takes the lock and repairs what an interrupted run left. The readers at the
+end work on an archive that is not open, for offline commands and tests.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import sqlite3
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from warcio.recordloader import ArcWarcRecord
+
+from crawler.extraction import split_dump
+from crawler.identity import text_filename
+from crawler.items import LinkRecord, ManifestRecord, WarcPointer
+from crawler.state import SqliteStateStore, StateStore, UrlState
+from crawler.storage import (
+    LinksWriter,
+    ManifestWriter,
+    StorageError,
+    atomic_write_text,
+    remove_stale_temp_files,
+    repair_torn_tail,
+)
+from crawler.warc import OPEN_SUFFIX, WARC_SUFFIX, read_record_at
+
+logger = logging.getLogger(__name__)
+
+
+class ArchiveLockedError(RuntimeError):
+    """Another crawl is writing to the same ARCHIVE_DIR."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """What opening the archive repaired after an interrupted run."""
+
+    warc_files_closed: int = 0  # `.open` WARCs cut back to their last whole record, renamed
+    warc_bytes_cut: int = 0
+    temp_files_removed: int = 0  # half-written dumps and run records
+    manifest_bytes_cut: int = 0  # a torn last manifest line
+    links_bytes_cut: int = 0
+    manifest_lines_recorded: int = 0  # manifest lines the state store had missed
+
+    def counts(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+class Archive:
+    """One archive directory. ``with Archive(root) as archive:`` opens and closes it."""
+
+    def __init__(self, root: str | Path, *, recrawl_after: timedelta | None = None) -> None:
+        self.root = Path(root)
+        self.warc_dir = self.root / "warc"
+        self.text_dir = self.root / "text"
+        self.runs_dir = self.root / "runs"
+        self.manifest_path = self.root / "manifest.jsonl"
+        self.links_path = self.root / "links.jsonl"
+        self.state_path = self.root / "state.sqlite"
+        self.lock_path = self.root / ".lock"
+        # An archived URL is fetched again once its last capture is older than this.
+        self.recrawl_after = recrawl_after
+        self.recovery = Recovery()
+        self._lock: IO[str] | None = None
+        self._state: SqliteStateStore | None = None
+        self._manifest = ManifestWriter(self.manifest_path)
+        self._links = LinksWriter(self.links_path)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def open(self) -> Recovery:
+        """Take the lock, repair what an interrupted run left, open the state store."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"ARCHIVE_DIR {str(self.root)!r} cannot be created: {exc}") from exc
+        self._take_lock()
+        try:
+            leftovers = sorted(self.warc_dir.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}"))
+            closed = [_close_open_warc(path) for path in leftovers]
+            temp = sum(remove_stale_temp_files(d) for d in (self.text_dir, self.runs_dir))
+            manifest_cut = repair_torn_tail(self.manifest_path)
+            links_cut = repair_torn_tail(self.links_path)
+            self._state = SqliteStateStore(self.state_path).open()
+            recorded = self._state.catch_up(self.manifest_path)
+        except BaseException:
+            self.close()
+            raise
+        self.recovery = Recovery(
+            len(closed), sum(closed), temp, manifest_cut, links_cut, recorded
+        )  # fmt: skip
+        return self.recovery
+
+    def sync(self) -> None:
+        """Flush the manifest and links to disk (fsync); they reopen on the next line."""
+        failure: StorageError | None = None
+        for writer in (self._manifest, self._links):
+            try:
+                writer.close()
+            except StorageError as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        """Flush the manifest and links, close the state store, then release the lock."""
+        failure: StorageError | None = None
+        try:
+            self.sync()
+        except StorageError as exc:
+            failure = exc
+        if self._state is not None:
+            self._state.close()
+            self._state = None
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+        if failure is not None:
+            raise failure
+
+    def __enter__(self) -> Archive:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._lock is not None
+
+    def _take_lock(self) -> None:
+        lock = self.lock_path.open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            lock.close()
+            raise ArchiveLockedError(
+                f"another crawl ({holder}) is writing to {self.root}; "
+                "wait for it to finish or use another ARCHIVE_DIR"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}\n")
+        lock.flush()
+        self._lock = lock
+
+    def locked_by(self) -> str | None:
+        """Who holds the lock (``pid N``), or None when no process does."""
+        if not self.lock_path.exists():
+            return None
+        with self.lock_path.open("a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.seek(0)
+                return lock.read().strip() or "another process"
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        return None
+
+    # -- what earlier runs did -----------------------------------------------------------
+    @property
+    def state(self) -> StateStore:
+        if self._state is None:
+            raise RuntimeError(f"the archive at {self.root} is not open")
+        return self._state
+
+    def previous(self, id_: str) -> UrlState | None:
+        """What the state store knows of *id_*, or None."""
+        return self.state.lookup(id_)
+
+    def is_done(self, state: UrlState | None, *, refresh: bool = False) -> bool:
+        """Archived by an earlier run, and neither refreshed nor older than recrawl_after."""
+        if state is None or not state.archived() or refresh:
+            return False
+        return not (self.recrawl_after and state.older_than(self.recrawl_after))
+
+    # -- writing, while open -------------------------------------------------------------
+    def write_dump(self, seq: str, id_: str, text: str) -> str:
+        """Write a text dump atomically; return its path relative to the archive."""
+        relative = f"text/{text_filename(seq, id_)}"
+        atomic_write_text(self.root / relative, text)
+        return relative
+
+    def record(self, record: ManifestRecord, capture: WarcPointer | None) -> None:
+        """Append a manifest line; only once it is on disk is the URL done in the state."""
+        self._manifest.write(record)
+        try:
+            self.state.record(
+                record,
+                manifest_end=self._manifest.position,
+                payload_digest=capture.payload_digest if capture and not capture.revisit else None,
+                record_id=capture.record_id if capture else None,
+                warc_date=capture.date if capture else None,
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot update the state store {self.state_path}: {exc}") from exc
+
+    def add_link(self, link: LinkRecord) -> None:
+        self._links.write(link)
+
+    def write_run_record(self, started: datetime, record: dict[str, Any]) -> Path:
+        """``runs/<start time>.json``, written durably (the run's status lives there)."""
+        name = started.strftime("%Y%m%dT%H%M%SZ")
+        path = self.runs_dir / f"{name}.json"
+        serial = 1
+        while path.exists():  # two runs started within the same second
+            path = self.runs_dir / f"{name}-{serial}.json"
+            serial += 1
+        atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n", durable=True)
+        return path
+
+    # -- reading (open or not) -----------------------------------------------------------
+    def manifest_records(self) -> Iterator[dict[str, Any]]:
+        """Every whole line of the manifest, as a dict, in the order written."""
+        if not self.manifest_path.exists():
+            return
+        with self.manifest_path.open("rb") as fh:
+            for raw in fh:
+                if raw.endswith(b"\n") and raw.strip():
+                    yield json.loads(raw)
+
+    def warc_files(self) -> list[Path]:
+        """Closed WARC files, oldest name first."""
+        return sorted(self.warc_dir.glob(f"*{WARC_SUFFIX}"))
+
+    def warc_record(self, warc_file: str, offset: int) -> tuple[ArcWarcRecord, bytes]:
+        """The record a manifest line points at (``warc_file``, ``warc_offset``) and its
+        payload as stored."""
+        return read_record_at(self.warc_dir / warc_file, offset)
+
+    def read_dump(self, text_file: str) -> tuple[dict[str, Any], str]:
+        """A text dump's front matter and body (``text_file`` as in the manifest)."""
+        return split_dump((self.root / text_file).read_text(encoding="utf-8"))
+
+    def run_records(self) -> list[dict[str, Any]]:
+        """Every run record, oldest first."""
+
+        def started(path: Path) -> tuple[str, int]:
+            stamp, _, serial = path.stem.partition("-")
+            return stamp, int(serial or 0)
+
+        paths = sorted(self.runs_dir.glob("*.json"), key=started)
+        return [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+
+
+def _close_open_warc(path: Path) -> int:
+    """Close a WARC file a killed crawl left ``.open``: cut a torn last record, rename.
+
+    Records are written one gzip member each and flushed whole, so every complete member
+    is a complete record. Only with the lock held (no live writer). A file with no
+    complete record is removed. Returns the bytes cut.
+    """
+    good = _complete_members_end(path)
+    size = path.stat().st_size
+    if good == 0:
+        path.unlink()
+        return size
+    with path.open("rb+") as fh:
+        fh.truncate(good)
+        fh.flush()
+        os.fsync(fh.fileno())
+    final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
+    os.replace(path, final)
+    logger.warning("Closed %s left open by an interrupted crawl (%d bytes cut)", final.name,
+                   size - good)  # fmt: skip
+    return size - good
+
+
+def _complete_members_end(path: Path) -> int:
+    """Byte offset just past the last complete gzip member of *path*."""
+    good = pos = 0
+    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            data = chunk
+            while data:
+                try:
+                    decomp.decompress(data)
+                except zlib.error:
+                    return good
+                if decomp.eof:
+                    pos += len(data) - len(decomp.unused_data)
+                    good = pos
+                    data = decomp.unused_data
+                    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                else:
+                    pos += len(data)
+                    data = b""
+    return good

@@ -26,7 +26,7 @@ from crawler.contracts import (
 )
 from crawler.outcomes import OUTCOMES
 from crawler.progress import RateMeter, progress_bar, progress_line, summary_table
-from crawler.runrecord import COMPLETE, FAILED, build_run_record
+from crawler.runrecord import COMPLETE, FAILED, RECORDED_SETTINGS, build_run_record
 from crawler.state import parse_duration
 from crawler.storage import StorageError
 
@@ -82,6 +82,14 @@ class ArchiveExtension:
         run_arguments = getattr(spider, "run_arguments", None)
         self.arguments = run_arguments() if callable(run_arguments) else {}
 
+    def recorded_settings(self) -> dict[str, Any]:
+        settings = self.crawler.settings
+        getters = {bool: settings.getbool, int: settings.getint, float: settings.getfloat}
+        return {
+            name: getters[kind](name) if kind in getters else settings.get(name)
+            for name, kind in RECORDED_SETTINGS.items()
+        }
+
     def _write_failed(self, what: str, exc: Exception) -> None:
         self.crawler.stats.inc_value(STAT_ARCHIVE_WRITE_ERRORS)
         logger.error("Could not write %s: %s", what, exc)
@@ -98,7 +106,7 @@ class ArchiveExtension:
             finished=datetime.now(UTC),
             spider=self.spider_name,
             arguments=self.arguments,
-            settings=self.crawler.settings,
+            settings=self.recorded_settings(),
         )
         stats.set_value(STAT_RUN_STATUS, record["status"])
         try:

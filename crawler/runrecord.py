@@ -42,13 +42,16 @@ from crawler.outcomes import OUTCOMES
 
 COMPLETE, INCOMPLETE, FAILED = "complete", "incomplete", "failed"
 
-# Settings a reader of the run record needs to interpret the results.
-RECORDED_SETTINGS = (
-    "ARCHIVE_DIR", "USER_AGENT", "CRAWLER_CONTACT", "ROBOTSTXT_OBEY", "ALLOW_PRIVATE_ADDRESSES",
-    "AUTOTHROTTLE_ENABLED", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN",
-    "DOWNLOAD_TIMEOUT", "DOWNLOAD_MAXSIZE", "RETRY_TIMES", "RECRAWL_AFTER", "WARC_ENABLED",
-    "WARC_MAX_SIZE", "EXTRACT_ENABLED", "TEXT_ENABLED", "WAYBACK_ENABLED", "WAYBACK_ENDPOINT",
-)  # fmt: skip
+# Settings a reader of the run record needs to interpret the results, with their types
+# (a value given on the command line arrives as a string).
+RECORDED_SETTINGS: dict[str, type] = {
+    "ARCHIVE_DIR": str, "USER_AGENT": str, "CRAWLER_CONTACT": str, "ROBOTSTXT_OBEY": bool,
+    "ALLOW_PRIVATE_ADDRESSES": bool, "AUTOTHROTTLE_ENABLED": bool, "CONCURRENT_REQUESTS": int,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": int, "DOWNLOAD_TIMEOUT": float, "DOWNLOAD_MAXSIZE": int,
+    "RETRY_TIMES": int, "RECRAWL_AFTER": str, "WARC_ENABLED": bool, "WARC_MAX_SIZE": int,
+    "EXTRACT_ENABLED": bool, "TEXT_ENABLED": bool, "WAYBACK_ENABLED": bool,
+    "WAYBACK_ENDPOINT": str,
+}  # fmt: skip
 VERSIONED = ("scrapy", "trafilatura", "warcio", "w3lib", "twisted", "lxml", "py3langid")
 
 
@@ -98,7 +101,8 @@ def build_run_record(
     arguments: Mapping[str, str],
     settings: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The run record: status and problems, counts, WARC files, versions and settings."""
+    """The run record: status and problems, counts, WARC files, versions and settings
+    (*settings*: the values of RECORDED_SETTINGS, typed)."""
     status, problems = run_status(stats)
     record: dict[str, Any] = {
         "started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -109,7 +113,7 @@ def build_run_record(
         "problems": problems,
         "finish_reason": stats.get(STAT_FINISH_REASON),
         "versions": versions(),
-        "settings": {name: settings.get(name) for name in RECORDED_SETTINGS},
+        "settings": dict(settings),
         "input_entries": stats.get(STAT_INPUT_ENTRIES, 0),
         "manifest_lines": stats.get(STAT_MANIFEST_LINES, 0),
         "already_archived": stats.get(STAT_INPUT_SKIPPED, 0),

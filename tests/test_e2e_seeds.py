@@ -164,6 +164,29 @@ def test_second_concurrent_run_is_refused(seed_dir: Path, tmp_path: Path):
     assert not (archive / "manifest.jsonl").exists()
 
 
+def test_archive_stays_locked_until_every_component_is_done(site: SiteServer, tmp_path: Path):
+    """The lock outlives the WARC writer: a crawl starting while the first one closes its
+    files is refused instead of "recovering" them. (It used to be released when the
+    spider closed, before the WARC middleware had closed its `.open` files.)"""
+    probe = tmp_path / "probe.json"
+    extensions = {
+        "crawler.extensions.ArchiveExtension": 100,
+        "crawler.extensions.Progress": 510,
+        "tests.probes.LockProbe": 900,
+    }
+    urls = write_url_list(tmp_path / "urls.txt", [site.url("/news/2024/03/ferry-strike-ends.html")])
+    result = run_crawl(
+        tmp_path / "a",
+        args={"urls": str(urls)},
+        settings={"EXTENSIONS": json.dumps(extensions), "LOCK_PROBE_FILE": str(probe)},
+    )
+    assert result.returncode == 0, result.log[-3000:]
+    seen = json.loads(probe.read_text())
+    assert seen["open_warc_files"] == [] and len(seen["closed_warc_files"]) == 1  # WARC closed
+    assert seen["second_crawl_refused"] is True  # ... and the archive still locked
+    assert Archive(tmp_path / "a").locked_by() is None  # released once the crawl is over
+
+
 def test_killed_run_resumes_without_loss_or_duplicates(site: SiteServer, tmp_path: Path):
     urls = [site.url(f"/paced/{i}.html") for i in range(240)]
     url_file = write_url_list(tmp_path / "urls.txt", urls)

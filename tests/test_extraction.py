@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-import trafilatura
 import yaml
 
 from crawler.extraction import (
@@ -11,23 +10,13 @@ from crawler.extraction import (
     front_matter,
     has_prose,
     render_dump,
+    split_dump,
 )
 from crawler.items import Article
 
 SITE = Path(__file__).parent / "site"
 ARTICLE = (SITE / "news/2024/03/harbor-bridge-reopens.html").read_text(encoding="utf-8")
 URL = "http://localhost:8000/news/2024/03/harbor-bridge-reopens.html"
-
-
-def test_body_is_what_trafilatura_extract_gives_without_the_title_heading():
-    article = extract_article(ARTICLE, URL)
-    assert article is not None
-    direct = trafilatura.extract(
-        ARTICLE, url=URL, output_format="markdown", include_links=True, include_formatting=True
-    )
-    assert direct is not None
-    assert article.text in direct
-    assert direct.replace(article.text, "").strip() in ("", f"# {article.title}")
 
 
 def test_metadata():
@@ -113,3 +102,18 @@ def test_unknown_fields_are_left_out_and_order_is_the_contract():
     assert dump.startswith("---\ntitle: T\n")
     assert dump.endswith("---\n\nBody\n")
     assert "null" not in dump
+
+
+def test_split_dump_is_the_inverse_of_render_dump():
+    fields = {"title": "A: b --- c", "tags": ["x"], "url": "http://x.example/"}
+    body = "First paragraph.\n\n---\n\nA rule above, kept in the body."
+    assert split_dump(render_dump(fields, body)) == (fields, body)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no front matter\n", "---\ntitle: x\nno closing fence\n", "---\n- a list\n---\n\nbody\n"],
+)
+def test_split_dump_refuses_what_is_no_dump(text):
+    with pytest.raises(ValueError, match="not a text dump"):
+        split_dump(text)

@@ -138,3 +138,35 @@ def test_big_seed_is_read_in_bounded_memory(tmp_path):
         tracemalloc.stop()
     assert count == 50_000
     assert peak < 5_000_000, peak
+
+
+def test_one_rule_for_markdown_html_and_followed_links(tmp_path):
+    """The same links are taken, and the same skips counted, whatever the document form."""
+    links = [("/story.html", "relative"), ("http://localhost/a.pdf", "a pdf"),
+             ("http://localhost/b", "article"), ("mailto:x@localhost", "mail")]  # fmt: skip
+    md = tmp_path / "doc.md"
+    md.write_text("".join(f"[{anchor}]({href})\n" for href, anchor in links))
+    html = tmp_path / "doc.html"
+    html.write_text(
+        "<html><body>" + "".join(f'<a href="{h}">{a}</a>' for h, a in links) + "</body></html>"
+    )
+    for media in (False, True):
+        found = {}
+        for path in (md, html):
+            rules = LinkRules(media=media)
+            taken = [
+                (link.url, link.anchor)
+                for link in read_seed(path, max_bytes=10**6, rules=rules).links
+            ]
+            found[path.suffix] = (taken, rules.relative_skipped, rules.media_skipped)
+        assert found[".md"] == found[".html"]
+        taken, relative, skipped_media = found[".md"]
+        assert relative == 1
+        assert skipped_media == (0 if media else 1)
+        assert ("http://localhost/b", "article") in taken
+        assert (("http://localhost/a.pdf", "a pdf") in taken) is media
+    follow = LinkRules()
+    assert follow.skips_media("http://localhost/clip.MP4") and not follow.skips_media(
+        "http://localhost/b"
+    )
+    assert not LinkRules(media=True).skips_media("http://localhost/clip.mp4")

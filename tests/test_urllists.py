@@ -1,4 +1,5 @@
 import json
+import tracemalloc
 
 import pytest
 
@@ -62,11 +63,33 @@ def test_txt_list_skips_blanks_and_comments_and_keeps_positions(tmp_path):
     assert entries[4].url is None and entries[4].raw == "http://a.example/\\xff"
 
 
-def test_txt_list_is_streamed(tmp_path):
-    path = tmp_path / "urls.txt"
-    path.write_text("http://a.example/1\nhttp://a.example/2\n")
-    entries = read_url_list(path)
-    assert next(entries).url == "http://a.example/1"  # a generator, not a list
+@pytest.mark.parametrize("form", ["txt", "csv", "jsonl"])
+def test_list_is_streamed(form, tmp_path):
+    """The first entries come out of a 20 MB list in a few hundred KB of memory: an
+    implementation that read the file (or all its entries) first would need far more."""
+    path = tmp_path / f"urls.{form}"
+    with path.open("w", encoding="utf-8") as fh:
+        if form == "csv":
+            fh.write("url,date\n")
+        for i in range(400_000):
+            url = f"http://a.example/section/{i:08d}/a-story-with-a-long-slug.html"
+            fh.write(
+                {"txt": url, "csv": f"{url},2024-01-01", "jsonl": json.dumps({"url": url})}[form]
+            )
+            fh.write("\n")
+    assert path.stat().st_size > 20_000_000
+    tracemalloc.start()
+    try:
+        entries = read_url_list(path)
+        first = [next(entries) for _ in range(10)]
+        _, peak = tracemalloc.get_traced_memory()
+        entries.close()
+    finally:
+        tracemalloc.stop()
+    assert [e.url for e in first][
+        -1
+    ] == "http://a.example/section/00000009/a-story-with-a-long-slug.html"
+    assert peak < 1_000_000, peak
 
 
 def test_overlong_line_is_one_error_entry(tmp_path):

@@ -1,0 +1,90 @@
+"""Extraction of the bundled site against golden text dumps checked in under tests/golden/.
+
+Each page of tests/site/ goes through the crawl's extraction path (decode with the
+HTTP charset, trafilatura, front matter, dump) and must give exactly the dump in
+tests/golden/, and exactly the main-content links in tests/golden/links.json. A
+trafilatura upgrade (or a change of ours) that changes a dump fails here; when the
+change is wanted, regenerate the files and review the diff before committing:
+
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from crawler.extraction import extract_page, front_matter, render_dump
+
+SITE = Path(__file__).parent / "site"
+GOLDEN = Path(__file__).parent / "golden"
+BASE = "http://news.example"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+MIN_WORDS = 10  # EXTRACT_MIN_PARAGRAPH_WORDS's default
+
+# site file -> (URL path, Content-Type it is served with)
+PAGES = {
+    "news/2024/03/harbor-bridge-reopens.html": (None, "text/html; charset=utf-8"),
+    "news/2024/03/city-council-budget.html": (None, "text/html; charset=utf-8"),
+    "news/2024/03/ferry-strike-ends.html": (None, "text/html; charset=utf-8"),
+    "world/elections.html": ("/world/elections.html?id=42&lang=en", "text/html; charset=utf-8"),
+    "science/mars-rover.html": (None, "text/html; charset=utf-8"),
+    "sports/marathon.html": (None, "text/html; charset=utf-8"),
+    "reports/harbor-bridge-2024.html": (None, "text/html; charset=utf-8"),
+    "private/secret-report.html": (None, "text/html; charset=utf-8"),
+    # served as ISO-8859-1, the charset declared only in the HTTP header
+    "europe/latin1-news.html.src": ("/europe/latin1-news.html", "text/html; charset=iso-8859-1"),
+}
+NOT_ARTICLES = ["nav.html"]
+
+
+def served(name: str, content_type: str) -> bytes:
+    data = (SITE / name).read_bytes()
+    return data.decode("utf-8").encode("iso-8859-1") if "iso-8859-1" in content_type else data
+
+
+def dump_of(name: str) -> tuple[str, list[list[str]]]:
+    path, content_type = PAGES[name]
+    url = BASE + (path or "/" + name)
+    article, links = extract_page(served(name, content_type), content_type, url, MIN_WORDS)
+    assert article is not None, name
+    fields = front_matter(article, source_url=url, final_url=url, provenance={})
+    return render_dump(fields, article.text), [[link.url, link.anchor] for link in links]
+
+
+def golden_name(name: str) -> str:
+    return name.removesuffix(".src").replace("/", "__").removesuffix(".html") + ".txt"
+
+
+@pytest.fixture(scope="module")
+def golden_links() -> dict:
+    path = GOLDEN / "links.json"
+    if UPDATE:
+        GOLDEN.mkdir(exist_ok=True)
+        found = {golden_name(name): dump_of(name)[1] for name in PAGES}
+        path.write_text(json.dumps(found, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_dump_matches_golden(name: str, golden_links: dict):
+    text, links = dump_of(name)
+    golden = GOLDEN / golden_name(name)
+    if UPDATE:
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), f"{name}: see {golden}"
+    assert links == golden_links[golden.name]
+
+
+@pytest.mark.parametrize("name", NOT_ARTICLES)
+def test_navigation_pages_are_no_article(name: str):
+    data = (SITE / name).read_bytes()
+    assert extract_page(data, "text/html", f"{BASE}/{name}", MIN_WORDS) == (None, ())
+
+
+def test_every_golden_file_has_its_page():
+    names = {golden_name(name) for name in PAGES} | {"links.json"}
+    assert {p.name for p in GOLDEN.iterdir()} == names

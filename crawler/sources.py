@@ -15,6 +15,7 @@ concurrency = 1                        # requests at once to this site's host(s)
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +72,12 @@ def site_from_dict(data: dict[str, Any], where: str) -> Site:
         raise InputFormatError(f"{where}: every site needs a name")
     where = f"{where} ({name})"
     homepage = _url(data["homepage"], f"{where} homepage") if "homepage" in data else None
-    feeds = tuple(_url(u, f"{where} feeds") for u in _strings(data.get("feeds", []), where))
+    feeds = tuple(
+        _url(u, f"{where} feeds") for u in _strings(data.get("feeds", []), f"{where} feeds")
+    )
     sitemaps = tuple(
-        _url(u, f"{where} sitemaps") for u in _strings(data.get("sitemaps", []), where)
+        _url(u, f"{where} sitemaps")
+        for u in _strings(data.get("sitemaps", []), f"{where} sitemaps")
     )
     if not (homepage or feeds or sitemaps):
         raise InputFormatError(f"{where}: give a homepage, feeds or sitemaps")
@@ -85,10 +89,16 @@ def site_from_dict(data: dict[str, Any], where: str) -> Site:
     except ValueError as exc:
         raise InputFormatError(f"{where}: {exc}") from None
     delay = data.get("download_delay")
-    if delay is not None and (not isinstance(delay, int | float) or delay < 0):
+    # (TOML true is a Python int too: not a number here)
+    if delay is not None and (
+        isinstance(delay, bool) or not isinstance(delay, int | float)
+        or not math.isfinite(delay) or delay < 0
+    ):  # fmt: skip
         raise InputFormatError(f"{where}: download_delay must be a number >= 0")
     concurrency = data.get("concurrency")
-    if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+    if concurrency is not None and (
+        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+    ):
         raise InputFormatError(f"{where}: concurrency must be a whole number >= 1")
     return Site(
         name.strip(), homepage, feeds, sitemaps, allow, deny,
@@ -111,8 +121,12 @@ def load_sources(path: str | Path) -> list[Site]:
     entries = data.get("site")
     if not isinstance(entries, list) or not entries:
         raise InputFormatError(f"{path}: no [[site]] entries")
-    sites = [site_from_dict(entry, f"{path} site {i + 1}") for i, entry in enumerate(entries)]
+    sites = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise InputFormatError(f"{path} site {i + 1}: not a table; use [[site]]")
+        sites.append(site_from_dict(entry, f"{path} site {i + 1}"))
     names = [s.name for s in sites]
-    if len(set(names)) != len(names):
-        raise InputFormatError(f"{path}: site names must be unique")
+    if repeated := sorted({name for name in names if names.count(name) > 1}):
+        raise InputFormatError(f"{path}: site names must be unique: {repeated} repeated")
     return sites

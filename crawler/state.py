@@ -14,6 +14,7 @@ one-machine implementation. The archive lock is :class:`crawler.archive.Archive`
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,8 @@ from crawler.identity import format_seq
 from crawler.items import MANIFEST_FIELDS, EarlierCapture, ManifestRecord
 from crawler.outcomes import ARCHIVED, UNCHANGED
 
+# RECRAWL_AFTER's upper bound: beyond it a duration means "never" and says so instead.
+MAX_DURATION = timedelta(days=365 * 1000)
 # Discovered URLs (seeds, feeds) are numbered from 000 in the order they are first
 # seen, like the seed documents. Their names cannot collide with a URL list's, which
 # are numbered by list position: the id in the file name differs.
@@ -229,6 +232,8 @@ class SqliteStateStore:
                     record = ManifestRecord(**{k: line.get(k) for k in MANIFEST_FIELDS})
                 except (ValueError, TypeError, AttributeError):
                     continue
+                if not all(isinstance(line.get(k), str) for k in ("id", "seq", "url", "outcome")):
+                    continue  # valid JSON, but no manifest line (a hand edit, a foreign file)
                 self.record(record, manifest_end=start)
                 count += 1
         return count
@@ -249,20 +254,21 @@ class SqliteStateStore:
         )
 
 
-def parse_duration(text: str | float | int | None) -> timedelta | None:
-    """``RECRAWL_AFTER`` values: seconds, or a number with s/m/h/d; empty or 0 = never."""
-    if text in (None, "", 0, "0", "never"):
-        return None
-    if isinstance(text, int | float):
-        return timedelta(seconds=float(text))
+def parse_duration(value: str | float | int | None) -> timedelta | None:
+    """``RECRAWL_AFTER`` values: seconds, or a number with s/m/h/d; empty, 0 or never = never."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = text.strip().lower()
+    text = "" if value is None else str(value).strip().lower()
+    if isinstance(value, bool) or not isinstance(value, str | int | float | None):
+        raise ValueError(f"invalid duration {value!r}: use seconds or a number with s, m, h or d")
+    if text in ("", "0", "never"):
+        return None
     try:
         seconds = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
-    except (ValueError, IndexError):
+    except ValueError:
         raise ValueError(
             f"invalid duration {text!r}: use seconds or a number with s, m, h or d"
         ) from None
-    if seconds < 0 or seconds != seconds:
-        raise ValueError(f"invalid duration {text!r}: must be >= 0")
+    if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"invalid duration {text!r}: must be a number of seconds from 0 to "
+                         f"{MAX_DURATION.days} days")  # fmt: skip
     return timedelta(seconds=seconds) if seconds else None

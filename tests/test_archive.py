@@ -16,18 +16,15 @@ from crawler.extraction import render_dump
 from crawler.items import LinkRecord, ManifestRecord, WarcPointer
 from crawler.storage import StorageError
 from crawler.warc import HttpExchange, WarcWriter, iter_records
+from tests.builders import manifest_record
 from tests.conftest import BIN
 
 
 def record(seq: str = "000", **kw) -> ManifestRecord:
-    base = dict(
-        id=f"{int(seq):016x}", seq=seq, url=f"http://x.example/{seq}", final_url=None,
-        status=200, outcome="ok", error=None, text_file=None, warc_file=None, warc_offset=None,
-        fetched_at="2026-01-01T00:00:00Z", title=None, date=None, author=None, sitename=None,
-        language=None, words=None, text_sha256=None, source="live",
-    )  # fmt: skip
-    base.update(kw)
-    return ManifestRecord(**base)
+    fields = {"id": f"{int(seq):016x}", "seq": seq, "url": f"http://x.example/{seq}",
+              "status": 200, "outcome": "ok", "error": None,
+              "fetched_at": "2026-01-01T00:00:00Z"}  # fmt: skip
+    return manifest_record(**{**fields, **kw})
 
 
 def write_open_warc(directory: Path, exchanges: int) -> tuple[Path, list[WarcPointer]]:

@@ -11,6 +11,7 @@ from crawler.storage import (
     remove_stale_temp_files,
     repair_torn_tail,
 )
+from tests.builders import manifest_record
 
 
 def read_lines(path) -> list[dict]:
@@ -18,14 +19,7 @@ def read_lines(path) -> list[dict]:
 
 
 def record(**kw) -> ManifestRecord:
-    base = dict(
-        id="0123456789abcdef", seq="000", url="http://x.example/", final_url=None, status=None,
-        outcome="error", error="boom", text_file=None, warc_file=None, warc_offset=None,
-        fetched_at=None, title=None, date=None, author=None, sitename=None, language=None,
-        words=None, text_sha256=None, source="live",
-    )  # fmt: skip
-    base.update(kw)
-    return ManifestRecord(**base)
+    return manifest_record(**kw)
 
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):

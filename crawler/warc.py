@@ -44,12 +44,11 @@ class WarcWriteError(OSError):
 
 
 class WarcOptionError(ValueError):
-    """A writer option is invalid; ``option`` names it."""
+    """A writer option is invalid: ``option`` names it, ``message`` says why."""
 
     def __init__(self, option: str, message: str) -> None:
         super().__init__(f"{option} {message}")
-        self.option = option
-        self.message = message
+        self.option, self.message = option, message
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +185,8 @@ class WarcWriter:
         # warcio builds and serialises records; each is compressed here as its own gzip
         # member (warcio's own wrapper always uses level 9, several times slower than 6).
         self._writer = WARCWriter(BytesIO(), gzip=False, warc_version=self.warc_version)
-        info = {"software": "newsarchiver", **self.info}
-        info.setdefault("format", f"WARC File Format {self.warc_version}")
-        record = self._writer.create_warcinfo_record(name, info)
-        self._write(record)
+        info = {"software": "newsarchiver", "format": f"WARC File Format {self.warc_version}"}
+        self._write(self._writer.create_warcinfo_record(name, {**info, **self.info}))
 
     def close(self) -> None:
         """Close the current file and drop its ``.open`` suffix."""
@@ -331,10 +328,9 @@ def read_record_at(path: str | Path, offset: int) -> tuple[ArcWarcRecord, bytes]
 
 
 # -- the writer in a process of its own ----------------------------------------------------
-# Compressing and hashing a 160 KB page costs ~6 ms of CPU; done on the crawler's reactor
-# thread it halves an archive-only crawl's speed, and a thread does not help (the GIL
-# convoy of Python-level record building). A one-worker process pool holds the writer:
-# records keep their order (one worker, FIFO), and the crawler only pickles the exchange.
+# Compressing and hashing a 160 KB page costs ~6 ms of CPU: on the reactor thread it halves
+# an archive-only crawl's speed, and a thread does not help (GIL convoy). A one-worker
+# process pool keeps records in order (FIFO); the crawler only pickles the exchange.
 _process_writer: WarcWriter | None = None
 
 

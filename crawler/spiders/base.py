@@ -1,11 +1,8 @@
-"""What every spider of this project shares: page requests, and pages out of responses and failures.
+"""What every spider shares: page requests, and pages out of responses and failures.
 
-A page request carries the input URL's PageRef (``META_PAGE``), its earlier capture
-(``META_EARLIER``) and, for spiders whose inputs are articles, a WaybackPlan
-(``META_WAYBACK``). The callback and errback read what the downloader middlewares and
-the wayback flow left in meta (``META_WARC``, ``META_FETCHED_AT``, ``META_BLOCKED``,
-``META_MEMENTO``, ``META_WAYBACK_MISS``) and yield one
-:class:`~crawler.items.FetchedPage` per page; the pipelines decide the rest.
+Writes ``META_PAGE``, ``META_EARLIER`` and ``META_WAYBACK`` on page requests; reads what
+the downloader middlewares and the wayback flow left in meta; yields one
+:class:`~crawler.items.FetchedPage` per page. The pipelines decide the rest.
 """
 
 from __future__ import annotations
@@ -47,10 +44,6 @@ logger = logging.getLogger(__name__)
 
 def truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ArchiveSpider(Spider):
@@ -158,7 +151,7 @@ class ArchiveSpider(Spider):
             "page": meta[META_PAGE],
             "final_url": response.url,
             "status": response.status,
-            "fetched_at": meta.get(META_FETCHED_AT) or _now(),
+            "fetched_at": meta.get(META_FETCHED_AT) or f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
             "warc": warc,
         }
         if warc is not None and warc.revisit:

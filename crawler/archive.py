@@ -58,7 +58,9 @@ class ArchiveLockedError(RuntimeError):
 class Recovery:
     """What opening the archive repaired after an interrupted run."""
 
-    warc_files_closed: int = 0  # `.open` WARCs cut back to their last whole record, renamed
+    # `.open` WARCs cut back to their last whole record and renamed (or removed when they
+    # held no whole record)
+    warc_files_closed: int = 0
     warc_bytes_cut: int = 0
     temp_files_removed: int = 0  # half-written dumps and run records
     manifest_bytes_cut: int = 0  # a torn last manifest line
@@ -126,20 +128,18 @@ class Archive:
 
     def close(self) -> None:
         """Flush the manifest and links, close the state store, then release the lock."""
-        failure: StorageError | None = None
         try:
             self.sync()
-        except StorageError as exc:
-            failure = exc
-        if self._state is not None:
-            self._state.close()
-            self._state = None
-        if self._lock is not None:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
-            self._lock = None
-        if failure is not None:
-            raise failure
+        finally:
+            try:
+                if self._state is not None:
+                    self._state.close()
+            finally:
+                self._state = None
+                if self._lock is not None:
+                    fcntl.flock(self._lock, fcntl.LOCK_UN)
+                    self._lock.close()
+                    self._lock = None
 
     def __enter__(self) -> Archive:
         self.open()

@@ -40,8 +40,8 @@ logger = logging.getLogger(__name__)
 def archive_of(crawler: Crawler) -> Archive:
     """The crawl's open :class:`Archive`: how spiders, pipelines and middlewares reach it."""
     extension = crawler.get_extension(ArchiveExtension)
-    if extension is None:
-        raise NotConfigured("crawler.extensions.ArchiveExtension must be enabled (EXTENSIONS)")
+    if extension is None:  # (not NotConfigured: Scrapy would quietly drop the component)
+        raise RuntimeError("crawler.extensions.ArchiveExtension must be enabled (EXTENSIONS)")
     return extension.archive
 
 
@@ -54,7 +54,9 @@ class ArchiveExtension:
     after every other component is done (the WARC writer has closed and renamed its
     files), it flushes the manifest, writes ``runs/<start time>.json`` (stat
     ``run/status``, which the crawl command turns into the exit status) and closes the
-    archive, releasing the lock. Spider arguments come from ``spider.run_arguments()``.
+    archive, releasing the lock. A crawl that fails before its engine starts gets no
+    ``engine_stopped``: it is finished at ``spider_closed`` instead (nothing was fetched,
+    no WARC file is open). Spider arguments come from ``spider.run_arguments()``.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -66,11 +68,14 @@ class ArchiveExtension:
         for key, count in recovery.counts().items():
             crawler.stats.set_value(STAT_RECOVERY_PREFIX + key, count)
             logger.warning("Recovered from an interrupted run: %s = %d", key, count)
-        self.started = datetime.now(UTC)
+        self.started = datetime.now(UTC)  # the spider's opening, once it opens
         self.spider_name: str | None = None
-        self.arguments: dict[str, str] = {}
+        self.arguments: dict[str, Any] = {}
+        self.engine_started = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
+        crawler.signals.connect(self.on_engine_started, signal=signals.engine_started)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.finish, signal=signals.engine_stopped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveExtension:
@@ -90,11 +95,21 @@ class ArchiveExtension:
             for name, kind in RECORDED_SETTINGS.items()
         }
 
+    def on_engine_started(self) -> None:
+        self.engine_started = True
+
+    def spider_closed(self) -> None:
+        if not self.engine_started:  # failed to start: engine_stopped will not come
+            self.finish()
+
     def _write_failed(self, what: str, exc: Exception) -> None:
         self.crawler.stats.inc_value(STAT_ARCHIVE_WRITE_ERRORS)
         logger.error("Could not write %s: %s", what, exc)
 
-    def engine_stopped(self) -> None:
+    def finish(self) -> None:
+        """Flush the manifest, write the run record, close the archive (once)."""
+        if not self.archive.is_open:
+            return
         stats = self.crawler.stats
         try:
             self.archive.sync()

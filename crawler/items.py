@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from crawler.outcomes import ERROR
+from crawler.wayback import Capture
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,24 @@ class LiveAttempt:
     final_url: str | None = None
     fetched_at: str | None = None
     warc: WarcPointer | None = None
+
+
+CDX, MEMENTO, LIVE = "cdx", "memento", "live"
+
+
+@dataclass(frozen=True, slots=True)
+class WaybackStep:
+    """Where a page is in the Internet Archive flow (``META_WAYBACK_STEP``)."""
+
+    kind: str  # cdx | memento: a request to the archive; live: fetched live after it
+    live: LiveAttempt | None = None  # the live failure that sent the page to the archive
+    target: str = ""  # the 14-digit timestamp the capture should be closest to
+    capture: Capture | None = None  # memento: the capture being fetched
+    reason: str | None = None  # live: why the archive had nothing
+
+    @property
+    def asks_archive(self) -> bool:
+        return self.kind in (CDX, MEMENTO)
 
 
 @dataclass(frozen=True, slots=True)

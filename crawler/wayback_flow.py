@@ -2,9 +2,11 @@
 
 :class:`WaybackMiddleware` is a downloader middleware at 40: the first on a request's
 way out and the last on a response's way back, so it sees a page's final live answer,
-after redirects and retries. It acts only on page requests that carry
-``META_WAYBACK`` (a WaybackPlan, set by the urls and seeds spiders, whose inputs are
-articles):
+after redirects and retries. (A failure raised on the way back by a middleware above it
+-- a redirect limit, a body too large once decompressed -- never passes here: the
+spider's errback hands it back with ``META_WAYBACK_HANDOFF``.) It acts only on page
+requests that carry ``META_WAYBACK`` (a WaybackPlan, set by the urls and seeds spiders,
+whose inputs are articles):
 
 - a live failure worth a lookup (network error, 404, 410, 5xx after retries, or a soft
   404: a 200 page titled as an error page) becomes a CDX lookup for the ``200`` capture
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -44,19 +45,19 @@ from twisted.internet.error import DNSLookupError
 
 from crawler.contracts import (
     META_BLOCKED,
-    META_EARLIER,
     META_FETCHED_AT,
     META_MEMENTO,
     META_PAGE,
     META_WARC,
     META_WAYBACK,
+    META_WAYBACK_HANDOFF,
     META_WAYBACK_MISS,
     META_WAYBACK_STEP,
+    STAT_PAGES_FAILED_PREFIX,
 )
-from crawler.items import LiveAttempt, Memento, WaybackMiss
+from crawler.items import CDX, LIVE, MEMENTO, LiveAttempt, Memento, WaybackMiss, WaybackStep
 from crawler.outcomes import describe_exception, http_error
 from crawler.wayback import (
-    Capture,
     WaybackError,
     cdx_query,
     closest_capture,
@@ -74,23 +75,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SLOT = "wayback"  # the archive's download slot
-CDX, MEMENTO, LIVE = "cdx", "memento", "live"
 # The archive cannot be reached at all: asking it again would only cost timeouts.
 UNREACHABLE = (CannotResolveHostError, DNSLookupError, DownloadConnectionRefusedError)
-# What a page request keeps through the flow: the page, its plan, its earlier capture.
-CARRIED = (META_PAGE, META_WAYBACK, META_EARLIER)
+# What a page request keeps through the flow: the page and its plan. Not its earlier
+# capture: a capture from the archive is never a revisit of a live page.
+CARRIED = (META_PAGE, META_WAYBACK)
 SOFT_404 = "soft 404: a 200 page titled as an error page"
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """Where a page is in the flow (``request.meta[META_WAYBACK_STEP]``)."""
-
-    kind: str  # cdx | memento | live (fetched live because the archive had nothing)
-    live: LiveAttempt | None = None  # the live failure that sent the page to the archive
-    target: str = ""  # the 14-digit timestamp the capture should be closest to
-    capture: Capture | None = None  # memento: the capture being fetched
-    reason: str | None = None  # live: why the archive had nothing
 
 
 class WaybackMiddleware:
@@ -124,63 +114,89 @@ class WaybackMiddleware:
 
     # -- the flow ----------------------------------------------------------------------------
     def process_request(self, request: Request) -> Request | None:
-        plan = request.meta.get(META_WAYBACK)
-        if plan is None or plan.as_of is None or META_WAYBACK_STEP in request.meta:
+        meta = request.meta
+        plan = meta.get(META_WAYBACK)
+        if plan is None:
+            return None
+        if (handed_back := meta.get(META_WAYBACK_HANDOFF)) is not None:
+            return self._failed(request, handed_back)
+        if plan.as_of is None or META_WAYBACK_STEP in meta:
             return None
         if self.unreachable:  # archive first, but the archive cannot be asked
-            return self._no_capture(request, Step(CDX), f"archive unreachable: {self.unreachable}")
+            return self._no_capture(
+                request, WaybackStep(CDX), f"archive unreachable: {self.unreachable}"
+            )
         return self._lookup(request, live=None)
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         if META_WAYBACK not in request.meta:
             return response
-        step: Step | None = request.meta.get(META_WAYBACK_STEP)
+        step: WaybackStep | None = request.meta.get(META_WAYBACK_STEP)
         if step is not None and step.kind == CDX:
             return self._on_cdx(request, response, step)
         if step is not None and step.kind == MEMENTO:
             return self._on_memento(request, response, step)
         error = http_error(response.status)
-        if response.status == 200 and looks_like_soft_404(response.body):
-            error = SOFT_404
-        if error is None:
+        soft = error is None and response.status == 200 and looks_like_soft_404(response.body)
+        if error is None and not soft:
             return response
+        if soft and (step is not None or self.unreachable):
+            # A soft 404 is only a reason to ask the archive; when it cannot help, the
+            # page is what the live web has: the spider extracts it like any other.
+            return response
+        if step is None and not worth_a_lookup(response.status):
+            return response  # a 403, a 401: the spider records the live error
         meta = request.meta
         live = LiveAttempt(
-            error, response.status, response.url, meta.get(META_FETCHED_AT), meta.get(META_WARC)
-        )
-        if step is not None:  # fetched live after the archive had nothing: no second try
-            raise self._miss(request, live, step.reason or "")
-        if not worth_a_lookup(response.status):
-            return response  # a 403, a 401: the spider records the live error
-        return self._after_live_failure(request, live)
+            error or SOFT_404, response.status, response.url,
+            meta.get(META_FETCHED_AT), meta.get(META_WARC),
+        )  # fmt: skip
+        return self._after_live_failure(request, live, step)
 
     def process_exception(self, request: Request, exception: Exception) -> Request | None:
-        if META_WAYBACK not in request.meta:
-            return None
-        step: Step | None = request.meta.get(META_WAYBACK_STEP)
+        if META_WAYBACK not in request.meta or META_WAYBACK_MISS in request.meta:
+            return None  # not a page of the flow, or the flow's own final failure
+        step: WaybackStep | None = request.meta.get(META_WAYBACK_STEP)
+        if isinstance(exception, IgnoreRequest) and not (step and step.asks_archive):
+            return None  # a page blocked (robots.txt, address guard): an outcome of its own
+        limit = request.meta.get("download_maxsize", self.size_limit)
+        cut_off = isinstance(exception, DownloadCancelledError)
+        error = describe_exception(exception, size_limit=limit if cut_off else None)
+        if isinstance(exception, UNREACHABLE) and step and step.asks_archive:
+            self._give_up_on_the_archive(error)
+        return self._failed(request, error, type(exception).__name__)
+
+    def _failed(self, request: Request, error: str, kind: str | None = None) -> Request:
+        """A download that failed with *error*: a live page goes to the archive, an archive
+        request means no capture."""
+        meta = request.meta
+        step: WaybackStep | None = meta.get(META_WAYBACK_STEP)
         if step is None or step.kind == LIVE:
-            if isinstance(exception, IgnoreRequest):
-                return None  # blocked (robots.txt, address guard): an outcome of its own
-            limit = self.size_limit if isinstance(exception, DownloadCancelledError) else None
-            page = request.meta[META_PAGE]
+            if kind is not None:
+                self.stats.inc_value(STAT_PAGES_FAILED_PREFIX + kind)
+            page = meta[META_PAGE]
             live = LiveAttempt(
-                describe_exception(exception, size_limit=limit),
+                error,
                 final_url=request.url if request.url != page.url else None,
+                fetched_at=meta.get(META_FETCHED_AT),  # of the last hop, when one came back
+                warc=meta.get(META_WARC),
             )
-            if step is not None:
-                raise self._miss(request, live, step.reason or "")
-            return self._after_live_failure(request, live)
-        reason = request.meta.get(META_BLOCKED) or describe_exception(exception)
-        if isinstance(exception, UNREACHABLE):
-            if not self.unreachable:
-                logger.error("The archive at %s is unreachable (%s): no more lookups this run",
-                             self.endpoint, reason)  # fmt: skip
-            self.unreachable = reason
-            self.stats.set_value("wayback/unreachable", True)
-        return self._no_capture(request, step, reason)
+            return self._after_live_failure(request, live, step)
+        return self._no_capture(request, step, meta.get(META_BLOCKED) or error)
+
+    def _give_up_on_the_archive(self, reason: str) -> None:
+        if not self.unreachable:
+            logger.error("The archive at %s is unreachable (%s): no more lookups this run",
+                         self.endpoint, reason)  # fmt: skip
+        self.unreachable = reason
+        self.stats.set_value("wayback/unreachable", True)
 
     # -- steps -------------------------------------------------------------------------------
-    def _after_live_failure(self, request: Request, live: LiveAttempt) -> Request:
+    def _after_live_failure(
+        self, request: Request, live: LiveAttempt, step: WaybackStep | None
+    ) -> Request:
+        if step is not None:  # fetched live after the archive had nothing: no second try
+            raise self._miss(request, live, step.reason or "")
         if self.unreachable:
             raise self._miss(request, live, f"archive unreachable: {self.unreachable}")
         return self._lookup(request, live)
@@ -191,9 +207,9 @@ class WaybackMiddleware:
         target = page.date or plan.as_of or now_timestamp()
         self.stats.inc_value("wayback/lookups")
         query = cdx_query(self.endpoint, page.url, target, self.cdx_limit)
-        return self._archive_request(request, query, Step(CDX, live=live, target=target))
+        return self._archive_request(request, query, WaybackStep(CDX, live=live, target=target))
 
-    def _on_cdx(self, request: Request, response: Response, step: Step) -> Request:
+    def _on_cdx(self, request: Request, response: Response, step: WaybackStep) -> Request:
         if response.status != 200:
             return self._no_capture(request, step, f"CDX lookup failed: HTTP {response.status}")
         try:
@@ -205,7 +221,9 @@ class WaybackMiddleware:
         step = dataclasses.replace(step, kind=MEMENTO, capture=capture)
         return self._archive_request(request, memento_url(self.endpoint, capture), step)
 
-    def _on_memento(self, request: Request, response: Response, step: Step) -> Response:
+    def _on_memento(
+        self, request: Request, response: Response, step: WaybackStep
+    ) -> Request | Response:
         if response.status != 200:
             return self._no_capture(request, step, f"capture answered HTTP {response.status}")
         assert step.capture is not None
@@ -220,18 +238,18 @@ class WaybackMiddleware:
         )
         return response
 
-    def _no_capture(self, request: Request, step: Step, reason: str) -> Any:
+    def _no_capture(self, request: Request, step: WaybackStep, reason: str) -> Any:
         """No usable capture: live in as_of mode with live_fallback, else the final failure."""
         if step.live is None and request.meta[META_WAYBACK].live_fallback:
             self.stats.inc_value("wayback/live_fallbacks")
             page = request.meta[META_PAGE]
             meta = {k: request.meta[k] for k in CARRIED if k in request.meta}
-            meta[META_WAYBACK_STEP] = Step(LIVE, reason=reason)
+            meta[META_WAYBACK_STEP] = WaybackStep(LIVE, reason=reason)
             return request.replace(url=page.url, meta=meta, dont_filter=True, headers={})
         self.stats.inc_value("wayback/not_found")
         raise self._miss(request, step.live, reason)
 
-    def _archive_request(self, request: Request, url: str, step: Step) -> Request:
+    def _archive_request(self, request: Request, url: str, step: WaybackStep) -> Request:
         meta = {k: request.meta[k] for k in CARRIED if k in request.meta}
         meta.update({
             META_WAYBACK_STEP: step,

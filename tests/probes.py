@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scrapy import signals
+from scrapy.exceptions import CloseSpider
 
 from crawler.archive import Archive, ArchiveLockedError
 
@@ -51,3 +52,18 @@ class LockProbe:
             "closed_warc_files": sorted(p.name for p in self.root.glob("warc/*.warc.gz")),
         }
         self.out.write_text(json.dumps(seen), encoding="utf-8")
+
+
+class RefuseToStart:
+    """Closes the spider as it opens (before the engine starts), as a component that
+    cannot start does."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RefuseToStart:
+        return cls(crawler)
+
+    def spider_opened(self) -> None:
+        raise CloseSpider("refused_to_start")

@@ -187,6 +187,24 @@ def test_archive_stays_locked_until_every_component_is_done(site: SiteServer, tm
     assert Archive(tmp_path / "a").locked_by() is None  # released once the crawl is over
 
 
+def test_a_crawl_that_cannot_start_still_records_its_run_and_releases_the_lock(
+    site: SiteServer, tmp_path: Path
+):
+    extensions = {
+        "crawler.extensions.ArchiveExtension": 100,
+        "tests.probes.RefuseToStart": 900,
+    }
+    urls = write_url_list(tmp_path / "urls.txt", [site.url("/nav.html?probe=refuse")])
+    result = run_crawl(
+        tmp_path / "a", args={"urls": str(urls)}, settings={"EXTENSIONS": json.dumps(extensions)}
+    )
+    assert result.returncode == 1
+    record = result.run_record
+    assert record["status"] == "incomplete" and record["finish_reason"] == "refused_to_start"
+    assert "/nav.html?probe=refuse" not in site.log.paths()
+    assert Archive(tmp_path / "a").locked_by() is None
+
+
 def test_killed_run_resumes_without_loss_or_duplicates(site: SiteServer, tmp_path: Path):
     urls = [site.url(f"/paced/{i}.html") for i in range(240)]
     url_file = write_url_list(tmp_path / "urls.txt", urls)

@@ -44,6 +44,11 @@ def archive(site: SiteServer) -> Iterator[FakeWayback]:
             article("Ferry Timetable Changes", "The ferry timetable changes on Monday for " * 3),
         )
         wayback.add(
+            site.url("/old/ferry-strike"),
+            "20240301000000",
+            article("Ferry Strike Ends", "The ferry crews return to work on Monday after " * 3),
+        )
+        wayback.add(
             site.url("/soft404.html"),
             "20200505000000",
             article("Lighthouse Restored", "Volunteers restored the old lighthouse lamp " * 3),
@@ -147,6 +152,7 @@ def test_as_of_picks_the_closest_capture_and_never_goes_live(
     unarchived = site.url("/news/2024/03/city-council-budget.html?asof=unarchived")
     csv = tmp_path / "list.csv"
     csv.write_text(f"url,date\n{tunnel},\n{unarchived},\n")
+    tunnel_hits = site.log.paths().count("/gone/tunnel.html")  # (the site serves every test)
     result = run_crawl(
         tmp_path / "a", args={"urls": str(csv), "as_of": "20200101"}, settings=settings_for(archive)
     )
@@ -158,10 +164,12 @@ def test_as_of_picks_the_closest_capture_and_never_goes_live(
     assert "the 2020 version" in body
     assert lines[unarchived]["outcome"] == "error"
     assert lines[unarchived]["error"].startswith("live: not fetched (as_of); wayback: no capture")
-    assert not [p for p in site.log.paths() if "asof=" in p or p == "/gone/tunnel.html?"]
+    assert not [p for p in site.log.paths() if "asof=" in p]  # never went live
+    assert site.log.paths().count("/gone/tunnel.html") == tunnel_hits
 
     # per-URL dates win over as_of; live_fallback=1 goes live when the archive has nothing
-    csv.write_text(f"url,date\n{tunnel},2023-06-01\n{fallback},\n")
+    soft = site.url("/soft404.html?asof=soft-live")  # not archived: fetched live
+    csv.write_text(f"url,date\n{tunnel},2023-06-01\n{fallback},\n{soft},\n")
     again = run_crawl(
         tmp_path / "b",
         args={"urls": str(csv), "as_of": "20200101", "live_fallback": "1"},
@@ -173,7 +181,34 @@ def test_as_of_picks_the_closest_capture_and_never_goes_live(
     lines = again.by_url()
     assert "/web/20230101000000id_/" in lines[tunnel]["memento_url"]
     assert lines[fallback]["outcome"] == "ok" and lines[fallback]["source"] == "live"
+    # a soft 404 fetched live after the archive had nothing is the live page, extracted
+    assert lines[soft]["outcome"] == "no_text" and lines[soft]["status"] == 200
     assert "/news/2024/03/harbor-bridge-reopens.html?asof=live-fallback" in site.log.paths()
+
+
+def test_failures_above_the_flow_and_refreshing_a_recovered_page(
+    site: SiteServer, archive: FakeWayback, tmp_path: Path
+):
+    """A redirect limit (raised above the wayback flow, on the way back) still sends the
+    page to the archive; refreshing a page recovered from the archive recovers it again
+    (a capture is never a revisit of the live page)."""
+    urls = [site.url("/gone/tunnel.html"), site.url("/old/ferry-strike")]
+    url_file = write_url_list(tmp_path / "urls.txt", urls)
+    settings = {**settings_for(archive), "REDIRECT_MAX_TIMES": "1"}
+    for run, args in enumerate(({"urls": str(url_file)}, {"urls": str(url_file), "refresh": "1"})):
+        result = run_crawl(tmp_path / "a", args=args, settings=settings)
+        assert result.returncode == 0, result.log[-4000:]
+        lines = result.manifest[2 * run :]
+        assert len(lines) == 2
+        by_url = {line["url"]: line for line in lines}
+        tunnel, ferry = by_url[urls[0]], by_url[urls[1]]
+        for line in (tunnel, ferry):
+            assert (line["outcome"], line["source"]) == ("ok", "wayback"), line
+            assert line["memento_url"].startswith(f"{archive.endpoint}/web/")
+        assert tunnel["error"] == "HTTP 404 Not Found"
+        assert ferry["error"] == "IgnoreRequest: max redirections reached"
+        _, body = front_matter(result, ferry)
+        assert "ferry crews return to work" in body
 
 
 def test_unreachable_archive_is_given_up_once(site: SiteServer, tmp_path: Path):

@@ -1,7 +1,8 @@
 """Extraction of the bundled site against golden text dumps checked in under tests/golden/.
 
 Each page of tests/site/ goes through the crawl's extraction path (decode with the
-HTTP charset, trafilatura, front matter, dump) and must give exactly the dump in
+HTTP charset, trafilatura, then ``page_dump``: front matter with the crawl's provenance
+fields, fixed here, and the body) and must give exactly the dump in
 tests/golden/, and exactly the main-content links in tests/golden/links.json. A
 trafilatura upgrade (or a change of ours) that changes a dump fails here; when the
 change is wanted, regenerate the files and review the diff before committing:
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extraction import extract_page, front_matter, render_dump
+from crawler.extraction import extract_page, page_dump
+from crawler.identity import url_id
+from crawler.items import FetchedPage, Memento, PageRef, WarcPointer
 
 SITE = Path(__file__).parent / "site"
 GOLDEN = Path(__file__).parent / "golden"
@@ -46,13 +49,25 @@ def served(name: str, content_type: str) -> bytes:
     return data.decode("utf-8").encode("iso-8859-1") if "iso-8859-1" in content_type else data
 
 
+# Provenance as a crawl writes it, fixed; one page as recovered from the Internet Archive.
+WARC = WarcPointer("crawl-20260101000000-00000-host-1.warc.gz", 0, "<urn:uuid:0000-golden>")
+RECOVERED = "reports/harbor-bridge-2024.html"
+
+
 def dump_of(name: str) -> tuple[str, list[list[str]]]:
     path, content_type = PAGES[name]
     url = BASE + (path or "/" + name)
     article, links = extract_page(served(name, content_type), content_type, url, MIN_WORDS)
     assert article is not None, name
-    fields = front_matter(article, source_url=url, final_url=url, provenance={})
-    return render_dump(fields, article.text), [[link.url, link.anchor] for link in links]
+    memento = None
+    if name == RECOVERED:
+        memento = Memento(f"{BASE}/web/20240101000000id_/{url}", "2024-01-01T00:00:00Z", "HTTP 404")
+    page = FetchedPage(
+        PageRef(url, url_id(url), "000"), final_url=url, fetched_at="2026-01-01T00:00:00Z",
+        warc=WARC, outcome="ok", article=article, memento=memento,
+        source="wayback" if memento else "live",
+    )  # fmt: skip
+    return page_dump(page), [[link.url, link.anchor] for link in links]
 
 
 def golden_name(name: str) -> str:

@@ -26,11 +26,12 @@ from crawler.contracts import (
     META_PAGE,
     META_WARC,
     META_WAYBACK,
+    META_WAYBACK_HANDOFF,
     META_WAYBACK_MISS,
-    STAT_INPUT_ENTRIES,
+    META_WAYBACK_STEP,
+    STAT_PAGES_FAILED_PREFIX,
 )
 from crawler.extensions import archive_of
-from crawler.identity import url_id
 from crawler.items import FetchedPage, LiveAttempt, PageRef, WaybackPlan
 from crawler.outcomes import BLOCKED, ERROR, UNCHANGED, describe_exception, http_error
 from crawler.state import UrlState
@@ -70,7 +71,6 @@ class ArchiveSpider(Spider):
             raise ValueError(f"as_of: {exc}") from None
         self.live_fallback = truthy(live_fallback)
         self.wayback_plan: WaybackPlan | None = None  # set when the archive is used
-        self.scheduled: set[int] = set()  # ids (as ints) of discovered URLs requested this run
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
@@ -91,7 +91,7 @@ class ArchiveSpider(Spider):
             settings.set("USER_AGENT", f"{user_agent.rstrip(')')}; {contact})", priority="spider")
 
     @property
-    def archive(self) -> Archive:
+    def archive(self) -> Archive:  # the crawl's open archive
         return archive_of(self.crawler)
 
     def run_arguments(self) -> dict[str, Any]:
@@ -108,27 +108,6 @@ class ArchiveSpider(Spider):
             self.crawler.stats.inc_value("input/unreadable_dates")
             logger.warning("Ignoring unreadable date %r (%s)", text, where)
             return None
-
-    def discovered_request(
-        self, url: str, *, via: str, depth: int = 1, date: str | None = None
-    ) -> Request | None:
-        """A request for a URL found in a document or feed, once per run, unless archived.
-
-        Its seq comes from the state store (the same on every run); ``via`` names the
-        seed file or the id of the document that first linked it.
-        """
-        id_ = url_id(url)
-        if int(id_, 16) in self.scheduled:
-            return None
-        self.scheduled.add(int(id_, 16))
-        archive = self.archive
-        state = archive.previous(id_)
-        if archive.is_done(state, refresh=self.refresh):
-            self.crawler.stats.inc_value("discovered/already_archived")
-            return None
-        self.crawler.stats.inc_value(STAT_INPUT_ENTRIES)
-        seq = archive.state.seq_for(id_, url)
-        return self.page_request(PageRef(url, id_, seq, via, date, depth), state)
 
     def page_request(self, page: PageRef, state: UrlState | None = None) -> Request:
         """The request for an input or discovered URL; parse_page or page_failed decide."""
@@ -180,19 +159,23 @@ class ArchiveSpider(Spider):
                 warc=live.warc, outcome=ERROR, error=miss.error,
             )  # fmt: skip
             return
-        exc = failure.value
-        self.crawler.stats.inc_value(f"pages/failed/{type(exc).__name__}")
-        if blocked := meta.get(META_BLOCKED):
+        exc, step = failure.value, meta.get(META_WAYBACK_STEP)
+        asks_archive = step is not None and step.asks_archive  # a request of the wayback flow
+        if not asks_archive:
+            self.crawler.stats.inc_value(STAT_PAGES_FAILED_PREFIX + type(exc).__name__)
+        if (blocked := meta.get(META_BLOCKED)) and not asks_archive:
             outcome, error = BLOCKED, blocked
         else:
             limit = meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
             cut_off = isinstance(exc, DownloadCancelledError)
             outcome, error = ERROR, describe_exception(exc, size_limit=limit if cut_off else None)
+            if META_WAYBACK in meta and META_WAYBACK_HANDOFF not in meta:
+                # Raised on the way back above the wayback flow (a redirect limit, a body
+                # too large once decompressed): it never saw it. Hand it back to decide.
+                yield request.replace(meta={**meta, META_WAYBACK_HANDOFF: error}, dont_filter=True)
+                return
+        final_url = request.url if request.url != page.url else None
         yield FetchedPage(
-            page,
-            final_url=request.url if request.url != page.url else None,
-            fetched_at=meta.get(META_FETCHED_AT),
-            warc=meta.get(META_WARC),
-            outcome=outcome,
-            error=error,
-        )
+            page, final_url=final_url, fetched_at=meta.get(META_FETCHED_AT),
+            warc=meta.get(META_WARC), outcome=outcome, error=error,
+        )  # fmt: skip

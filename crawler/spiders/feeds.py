@@ -48,7 +48,7 @@ from crawler.identity import url_id
 from crawler.items import LinkRecord
 from crawler.outcomes import describe_exception
 from crawler.sources import Site, load_sources
-from crawler.spiders.base import ArchiveSpider
+from crawler.spiders.discovering import DiscoveringSpider
 from crawler.urllists import InputFormatError, InvalidURL, validate_url
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 MAX_INDEX_DEPTH = 5  # sitemap indexes pointing at indexes: enough for real sites, no loops
 
 
-class FeedsSpider(ArchiveSpider):
+class FeedsSpider(DiscoveringSpider):
     name = "feeds"
 
     def __init__(

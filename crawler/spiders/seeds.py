@@ -29,7 +29,8 @@ from crawler.identity import url_id
 from crawler.items import FetchedPage, FoundLink, LinkRecord
 from crawler.links import LinkRules, SeedSkipped, find_seed_files, read_seed
 from crawler.outcomes import OK
-from crawler.spiders.base import ArchiveSpider, truthy
+from crawler.spiders.base import truthy
+from crawler.spiders.discovering import DiscoveringSpider
 from crawler.urllists import InputFormatError
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class SeedsSpider(ArchiveSpider):
+class SeedsSpider(DiscoveringSpider):
     name = "seeds"
     uses_wayback = True
 

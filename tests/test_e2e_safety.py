@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import subprocess
 from pathlib import Path
+
+from w3lib.url import canonicalize_url
 
 from crawler.warc import iter_records
 from tests.conftest import BIN, run_crawl, write_url_list
@@ -82,6 +85,11 @@ def test_hostile_url_list(site: SiteServer, tmp_path: Path):
     assert lines[11]["error"] == f"duplicate of seq 000 (id {lines[0]['id']})"
     assert lines[11]["id"] == lines[0]["id"]
     assert "\\xff" in lines[8]["url"]  # undecodable bytes shown, not dropped
+    # ids as the README says: an entry canonicalize_url cannot parse (the bad port) is
+    # hashed as its manifest `url` shows it; others (undecodable bytes) canonicalised first
+    assert lines[10]["id"] == hashlib.sha256(lines[10]["url"].encode()).hexdigest()[:16]
+    canonical = canonicalize_url(lines[8]["url"]).encode()
+    assert lines[8]["id"] == hashlib.sha256(canonical).hexdigest()[:16]
 
 
 def test_hostile_servers_end_as_errors_and_leave_no_bogus_records(site: SiteServer, tmp_path: Path):

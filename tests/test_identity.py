@@ -38,3 +38,13 @@ def test_seq_rejects_negative():
 
 def test_text_filename():
     assert text_filename("000", "c698d0e9cfb2b68c") == "000_c698d0e9cfb2b68c.txt"
+
+
+@pytest.mark.parametrize(
+    "text", ["http://example.org:99999/bad-port", "http://[::1/x", "http://[zz]/a"]
+)
+def test_id_of_an_entry_canonicalize_url_cannot_parse_is_of_the_text_as_given(text):
+    """As the README says: SHA-256 of the UTF-8 bytes of the entry as the manifest shows it."""
+    with pytest.raises(ValueError):
+        canonicalize_url(text)
+    assert url_id(text) == hashlib.sha256(text.encode()).hexdigest()[:16]

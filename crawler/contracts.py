@@ -87,7 +87,7 @@ STAT_RESPONSES = "downloader/response_count"
 # Prefixes of this project's counters, all of which the run record keeps.
 PROJECT_STAT_PREFIXES = (
     "input/", "discovered/", "pages/", "manifest/", "extract/", "text/", "links/", "warc/",
-    "wayback/", "discovery/", "seeds/", "recovery/", "netguard/", "retry/",
+    "wayback/", "discovery/", "seeds/", "recovery/", "netguard/", "retry/", "robotstxt/",
 )  # fmt: skip
 
 

@@ -26,7 +26,7 @@ CRAWLER_CONTACT = ""
 # Base User-Agent; the contact, when set, is appended by the spiders at start-up.
 USER_AGENT = f"newsarchiver/{crawler.__version__} (+https://github.com/newsarchiver/newsarchiver)"
 
-# WARC capture (crawler.middlewares.WarcCaptureMiddleware).
+# WARC capture (crawler.warc_capture.WarcCaptureMiddleware).
 WARC_ENABLED = True
 WARC_PREFIX = "crawl"
 # Rotate to a new file once the current one reaches this many bytes.
@@ -133,7 +133,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     # Above RedirectMiddleware (600) and HttpCompressionMiddleware (590): sees every hop,
     # and bodies still compressed as they came off the wire.
-    "crawler.middlewares.WarcCaptureMiddleware": 960,
+    "crawler.warc_capture.WarcCaptureMiddleware": 960,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 300,

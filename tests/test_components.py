@@ -10,11 +10,8 @@ from scrapy import Spider
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Request
 
-from crawler.middlewares import (
-    AddressGuardMiddleware,
-    BackoffRetryMiddleware,
-    WarcCaptureMiddleware,
-)
+from crawler.middlewares import AddressGuardMiddleware, BackoffRetryMiddleware
+from crawler.warc_capture import WarcCaptureMiddleware
 
 
 def test_guard_refuses_ip_literals_and_other_schemes(make_crawler):

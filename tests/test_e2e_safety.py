@@ -118,6 +118,7 @@ def test_hostile_servers_end_as_errors_and_leave_no_bogus_records(site: SiteServ
         assert fragment.lower() in lines[url]["error"].lower(), lines[url]["error"]
         assert lines[url]["warc_file"] is None and lines[url]["status"] is None
     assert lines[urls[-1]]["outcome"] == "ok"  # the crawl went on
+    assert "Traceback" not in result.log  # (the dead host's robots.txt included)
     archived = {
         record.rec_headers.get_header("WARC-Target-URI")
         for path in result.warc_files()

@@ -185,9 +185,11 @@ def run_wget(url_file: Path, work: Path) -> tuple[float, float, float]:
 
 def _extract(body: bytes) -> int:
     from crawler.extraction import extract_page
+    from crawler.items import ExtractOptions
 
-    article, _ = extract_page(body, "text/html; charset=utf-8", "http://127.0.0.1/p.html", 10)
-    return article.words if article else 0
+    options = ExtractOptions(min_paragraph_words=10)
+    article = extract_page(body, "text/html; charset=utf-8", "http://127.0.0.1/p.html", options)
+    return article.article.words if article.article else 0
 
 
 def run_ceiling(pages: dict[str, bytes]) -> tuple[float, float, float]:

@@ -1,12 +1,13 @@
 """Article extraction with trafilatura, and the text-dump rendering.
 
 Reads: response body bytes + Content-Type + URL. Writes nothing: returns an
-:class:`~crawler.items.Article` (or None when the page holds no article) and renders
-the seed-form text dump (YAML front matter, then the markdown body).
+:class:`~crawler.items.Extraction` (the :class:`~crawler.items.Article`, or None when
+the page holds no article; its main-content links; the encoding used) and renders the
+seed-form text dump (YAML front matter, then the markdown body).
 
-The body is decoded exactly once, with w3lib's ``html_to_unicode`` (HTTP charset,
-then BOM, then ``<meta charset>``), so re-extracting from a WARC record gives the same
-text as the live crawl.
+The body is decoded exactly once (:mod:`crawler.decoding`: BOM, HTTP charset,
+``<meta charset>``, detection when the declared charset does not fit the bytes), so
+re-extracting from a WARC record gives the same text as the live crawl.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import trafilatura
 import yaml
 from trafilatura.utils import normalize_unicode
 from trafilatura.xml import xmltotxt
-from w3lib.encoding import html_to_unicode
 
-from crawler.items import Article, FetchedPage, FoundLink
+from crawler.decoding import decode_html
+from crawler.items import Article, Extraction, ExtractOptions, FetchedPage
 from crawler.links import LinkRules, markdown_links
+from crawler.prose import has_prose
 
 # Below this many characters a language guess is noise; the field is then left out.
 LANGUAGE_MIN_CHARS = 200
@@ -45,22 +47,6 @@ def quiet_trafilatura_logging() -> None:
     (``no_text``), so they must not count as crawl errors."""
     for name in ("trafilatura", "htmldate", "courlan", "justext"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-
-
-def _auto_detect(body: bytes) -> str | None:
-    # Undeclared encodings: UTF-8 when the bytes are valid UTF-8, else cp1252, the
-    # de-facto default of the undeclared web (what browsers fall back to).
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
-
-
-def decode_html(body: bytes, content_type: str | None) -> str:
-    """Decode an HTML body: HTTP charset, BOM, ``<meta>`` declaration, then detection."""
-    _, text = html_to_unicode(content_type or "", body, auto_detect_fun=_auto_detect)
-    return text
 
 
 @lru_cache(maxsize=1)
@@ -91,19 +77,34 @@ def _strip_title_heading(text: str, title: str | None) -> str:
     return text
 
 
-def has_prose(text: str, min_words: int) -> bool:
-    """True when some paragraph (block between blank lines) has at least *min_words* words."""
-    return any(len(block.split()) >= min_words for block in text.split("\n\n"))
+def _markdown(tree: Any) -> str:
+    # The same steps as trafilatura.core.determine_returnstring for markdown, minus the
+    # metadata header (ours is the YAML front matter).
+    return normalize_unicode(xmltotxt(tree, True)).strip()
 
 
-def extract_article(html: str, url: str, min_paragraph_words: int = 0) -> Article | None:
+def _tags(*groups: list[str] | None) -> tuple[str, ...]:
+    """Tags and categories, one per item: trafilatura joins a page's keywords with
+    commas (``'transport, infrastructure'``)."""
+    found: list[str] = []
+    for group in groups:
+        for joined in group or ():
+            for tag in joined.split(","):
+                if (tag := tag.strip()) and tag not in found:
+                    found.append(tag)
+    return tuple(found)
+
+
+def extract_article(html: str, url: str, options: ExtractOptions | None = None) -> Article | None:
     """Markdown body (links and emphasis kept) and metadata, or None for no article.
 
     The body is what ``trafilatura.extract(html, url=url, output_format="markdown",
     include_links=True, include_formatting=True)`` returns, computed in the same pass
-    as the metadata. Text with no paragraph of *min_paragraph_words* words (menus,
-    link lists) is no article.
+    as the metadata, without the reader comments unless ``options.comments``. Text with
+    no paragraph of ``options.min_paragraph_words`` words (menus, link lists) is no
+    article.
     """
+    options = options or ExtractOptions()
     try:
         doc = trafilatura.bare_extraction(
             html,
@@ -112,24 +113,18 @@ def extract_article(html: str, url: str, min_paragraph_words: int = 0) -> Articl
             with_metadata=True,
             include_links=True,
             include_formatting=True,
+            include_comments=options.comments,
         )
     except Exception as exc:  # trafilatura raises assorted errors on broken markup
         raise ExtractionError(f"{type(exc).__name__}: {exc}") from exc
     if doc is None or doc.body is None:
         return None
-    # The same steps as trafilatura.core.determine_returnstring for markdown, minus the
-    # metadata header (ours is the YAML front matter).
-    text = xmltotxt(doc.body, True)
-    if doc.commentsbody is not None:
-        text = f"{text}\n{xmltotxt(doc.commentsbody, True)}".strip()
-    text = normalize_unicode(text)
-    text = _strip_title_heading(text, doc.title).strip()
-    if not text or not has_prose(text, min_paragraph_words):
+    text = _strip_title_heading(_markdown(doc.body), doc.title).strip()
+    if not text or not has_prose(text, options.min_paragraph_words):
         return None
-    tags: list[str] = []
-    for tag in [*(doc.tags or []), *(doc.categories or [])]:
-        if tag and tag not in tags:
-            tags.append(tag)
+    comments = None
+    if options.comments and doc.commentsbody is not None:
+        comments = _markdown(doc.commentsbody) or None
     return Article(
         text=text,
         title=doc.title or None,
@@ -139,20 +134,23 @@ def extract_article(html: str, url: str, min_paragraph_words: int = 0) -> Articl
         sitename=doc.sitename or None,
         description=doc.description or None,
         language=detect_language(text),
-        tags=tuple(tags),
+        tags=_tags(doc.tags, doc.categories),
+        comments=comments,
     )
 
 
 def extract_page(
-    body: bytes, content_type: str | None, url: str, min_paragraph_words: int = 0
-) -> tuple[Article | None, tuple[FoundLink, ...]]:
+    body: bytes, content_type: str | None, url: str, options: ExtractOptions | None = None
+) -> Extraction:
     """The whole extraction of one page, as run in a worker: decode, extract, main-content
     links (absolute, media included: the citation graph records everything found)."""
-    article = extract_article(decode_html(body, content_type), url, min_paragraph_words)
+    html, encoding = decode_html(body, content_type)
+    article = extract_article(html, url, options)
     if article is None:
-        return None, ()
+        return Extraction(None, (), encoding)
     rules = LinkRules(media=True)
-    return article, tuple(markdown_links(article.text.splitlines(), base=url, rules=rules))
+    links = tuple(markdown_links(article.text.splitlines(), base=url, rules=rules))
+    return Extraction(article, links, encoding)
 
 
 def front_matter(
@@ -161,6 +159,7 @@ def front_matter(
     source_url: str,
     final_url: str | None,
     provenance: Mapping[str, Any],
+    encoding: str | None = None,
 ) -> dict[str, Any]:
     """Front-matter fields in contract order; unknown (None/empty) fields are left out."""
     fields: dict[str, Any] = {
@@ -172,6 +171,7 @@ def front_matter(
         "sitename": article.sitename,
         "description": article.description,
         "language": article.language,
+        "encoding": encoding,
         "tags": list(article.tags),
         **provenance,
     }
@@ -189,10 +189,13 @@ def page_dump(item: FetchedPage) -> str:
     if item.warc is not None:
         provenance["warc_file"] = item.warc.filename
         provenance["warc_record_id"] = item.warc.record_id
+    # A capture from the archive is the page at its own URL: the memento stays provenance.
+    final_url = item.url if item.memento is not None else item.final_url
     fields = front_matter(
-        item.article, source_url=item.url, final_url=item.final_url, provenance=provenance
-    )
-    return render_dump(fields, item.article.text)
+        item.article, source_url=item.url, final_url=final_url, provenance=provenance,
+        encoding=item.encoding,
+    )  # fmt: skip
+    return render_dump(fields, item.article.body)
 
 
 # libyaml's emitter and parser when PyYAML has them: the pure-Python ones cost

@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from crawler.outcomes import ERROR
+from crawler.prose import prose_words
 from crawler.wayback import Capture
 
 
@@ -112,6 +113,10 @@ class WaybackMiss:
         return f"live: {live}; wayback: {self.reason}"
 
 
+# Between an article and its reader comments in a dump (EXTRACT_COMMENTS).
+COMMENTS_SEPARATOR = "---\n\n## Reader comments"
+
+
 @dataclass(frozen=True, slots=True)
 class Article:
     """What extraction found in a page: markdown body plus metadata."""
@@ -125,10 +130,37 @@ class Article:
     description: str | None = None
     language: str | None = None
     tags: tuple[str, ...] = ()
+    comments: str | None = None  # reader comments, markdown (only with EXTRACT_COMMENTS)
 
     @property
     def words(self) -> int:
-        return len(self.text.split())
+        """Words of the article (comments not counted), whatever its script."""
+        return prose_words(self.text)
+
+    @property
+    def body(self) -> str:
+        """The dump's body: the article, then the comments under a separator of their own."""
+        if not self.comments:
+            return self.text
+        return f"{self.text}\n\n{COMMENTS_SEPARATOR}\n\n{self.comments}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    """How pages are extracted (settings ``EXTRACT_*``); passed to every extraction."""
+
+    min_paragraph_words: int = 0  # below this in every paragraph, a page holds no article
+    comments: bool = False  # keep reader comments, after the article
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What extracting one page gave: the article (or None), its main-content links, and
+    the character encoding the page was decoded with."""
+
+    article: Article | None
+    links: tuple[FoundLink, ...] = ()
+    encoding: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +193,7 @@ class FetchedPage:
     source: str = "live"
     memento: Memento | None = None  # source "wayback": the capture taken instead
     links: tuple[FoundLink, ...] = ()  # links in the main content (set by extraction)
+    encoding: str | None = None  # the charset the body was decoded with (set by extraction)
 
     @property
     def url(self) -> str:
@@ -207,6 +240,7 @@ class ManifestRecord:
     language: str | None
     words: int | None
     text_sha256: str | None
+    encoding: str | None
     source: str | None
     via: str | None = None
     memento_url: str | None = None
@@ -237,7 +271,8 @@ def manifest_record(item: FetchedPage) -> ManifestRecord:
         sitename=article.sitename if article else None,
         language=article.language if article else None,
         words=article.words if article else None,
-        text_sha256=hashlib.sha256(article.text.encode()).hexdigest() if article else None,
+        text_sha256=hashlib.sha256(article.body.encode()).hexdigest() if article else None,
+        encoding=item.encoding,
         source=item.source,
         via=item.page.via,
         memento_url=memento.url if memento else None,

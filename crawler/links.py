@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import yaml
 from lxml import etree
 
+from crawler.decoding import detect_encoding
 from crawler.items import FoundLink
 from crawler.urllists import ALLOWED_SCHEMES, SCHEME_RE, InputFormatError
 
@@ -51,7 +52,7 @@ class SeedSkipped(Exception):
 
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(f"{kind} ({detail})" if detail else kind)
-        self.kind = kind  # unreadable | too large | empty | binary | not UTF-8 text
+        self.kind = kind  # unreadable | too large | empty | binary
 
 
 def is_media(url: str) -> bool:
@@ -192,6 +193,7 @@ class SeedDocument:
     base_url: str | None  # where the document came from (front matter url), for relative links
     date: str | None  # front matter date, if any
     links: Iterator[FoundLink]  # lazily read; consume once
+    lenient: str | None = None  # not UTF-8: how it was read ("cp1252", "utf-8, bad bytes replaced")
 
 
 def find_seed_files(spec: str | Path) -> list[Path]:
@@ -250,12 +252,17 @@ def read_seed(path: Path, *, max_bytes: int, rules: LinkRules | None = None) -> 
     sniff = head.lstrip()[:200].lower()
     if path.suffix.lower() in HTML_SUFFIXES or sniff.startswith((b"<!doctype html", b"<html")):
         return SeedDocument(path, None, None, html_links(path, rules))
+    encoding, lenient = "utf-8-sig", None
     try:
         # a multi-byte character cut at the sniff boundary is not an error
         head.decode("utf-8-sig") if len(head) < SNIFF_BYTES else head[:-4].decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SeedSkipped("not UTF-8 text") from None
-    handle = path.open(encoding="utf-8-sig", errors="replace")
+        # Text with some bad bytes, or in a legacy charset (Latin-1, cp1252): read it,
+        # in the charset detected, or as UTF-8 with the bad bytes replaced.
+        detected = detect_encoding(head)
+        encoding = detected or "utf-8"
+        lenient = detected or "utf-8, bad bytes replaced"
+    handle = path.open(encoding=encoding, errors="replace")
     meta, replay = _front_matter(handle)
     base = next(
         (str(meta[k]) for k in ("url", "source_url", "link", "canonical") if meta.get(k)), None
@@ -269,4 +276,4 @@ def read_seed(path: Path, *, max_bytes: int, rules: LinkRules | None = None) -> 
             yield from replay
             yield from handle
 
-    return SeedDocument(path, base, date, markdown_links(lines(), base, rules))
+    return SeedDocument(path, base, date, markdown_links(lines(), base, rules), lenient)

@@ -25,7 +25,7 @@ from crawler.contracts import (
 from crawler.extensions import archive_of
 from crawler.extraction import ExtractionError, page_dump, quiet_trafilatura_logging
 from crawler.identity import url_id
-from crawler.items import FetchedPage, LinkRecord, manifest_record
+from crawler.items import ExtractOptions, FetchedPage, LinkRecord, manifest_record
 from crawler.outcomes import ERROR, NO_TEXT, OK
 from crawler.storage import StorageError
 from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError, load_function
@@ -63,8 +63,11 @@ class ExtractPipeline:
         settings = crawler.settings
         self.stats = crawler.stats
         self.enabled = settings.getbool("EXTRACT_ENABLED")
-        self.min_paragraph_words = settings.getint("EXTRACT_MIN_PARAGRAPH_WORDS")
-        if self.min_paragraph_words < 0:
+        self.options = ExtractOptions(
+            min_paragraph_words=settings.getint("EXTRACT_MIN_PARAGRAPH_WORDS"),
+            comments=settings.getbool("EXTRACT_COMMENTS"),
+        )
+        if self.options.min_paragraph_words < 0:
             raise ValueError("EXTRACT_MIN_PARAGRAPH_WORDS must be >= 0")
         self.function = load_function(settings.get("EXTRACT_FUNCTION"))
         workers = settings.get("EXTRACT_WORKERS")
@@ -102,23 +105,29 @@ class ExtractPipeline:
         if not item.body:
             self.stats.inc_value("extract/empty_body")
             return dataclasses.replace(item, outcome=NO_TEXT, error="empty body")
-        args = (item.body, item.content_type, item.final_url or item.url, self.min_paragraph_words)
+        # A capture from the archive is read as the page at its own URL: its metadata
+        # and relative links belong to the original, not to the memento.
+        url = item.url if item.memento is not None else (item.final_url or item.url)
+        args = (item.body, item.content_type, url, self.options)
         try:
             if self.pool is None:
-                article, links = self.function(*args)
+                extraction = self.function(*args)
             else:
-                article, links = await self.pool.run(*args)
+                extraction = await self.pool.run(*args)
                 self.stats.max_value("extract/max_in_flight", self.pool.most_in_flight)
         except (ExtractionError, WorkerTimeoutError, WorkerCrashedError) as exc:
             kind = type(exc).__name__.removesuffix("Error").lower()
             self.stats.inc_value(f"extract/errors/{kind}")
             logger.error("Extraction failed for %s: %s", item.url, exc)
             return dataclasses.replace(item, outcome=ERROR, error=f"extraction failed: {exc}")
-        if article is None:
+        item = dataclasses.replace(item, encoding=extraction.encoding)
+        if extraction.article is None:
             self.stats.inc_value("extract/no_text")
             return dataclasses.replace(item, outcome=NO_TEXT)
         self.stats.inc_value("extract/articles")
-        return dataclasses.replace(item, outcome=OK, article=article, links=links)
+        return dataclasses.replace(
+            item, outcome=OK, article=extraction.article, links=extraction.links
+        )
 
     def close_spider(self) -> None:
         if self.pool is not None:

@@ -27,6 +27,7 @@ from crawler.contracts import (
     STAT_RELATIVE_LINKS_SKIPPED,
     STAT_REQUESTS,
     STAT_RESPONSES,
+    STAT_SEEDS_LENIENT,
     STAT_SEEDS_READ,
     STAT_SEEDS_SKIPPED_PREFIX,
     STAT_SOURCES,
@@ -130,6 +131,7 @@ def build_run_record(
     if STAT_SEEDS_READ in stats:
         record["seeds"] = {
             "read": stats.get(STAT_SEEDS_READ, 0),
+            "read_leniently": stats.get(STAT_SEEDS_LENIENT, 0),
             "skipped": _with_prefix(stats, STAT_SEEDS_SKIPPED_PREFIX),
             "relative_links_skipped": stats.get(STAT_RELATIVE_LINKS_SKIPPED, 0),
             "media_links_skipped": stats.get(STAT_MEDIA_LINKS_SKIPPED, 0),

@@ -43,8 +43,12 @@ WARC_WRITER_PROCESS = True
 # Article extraction with trafilatura (crawler.pipelines.ExtractPipeline). Off = archive only.
 EXTRACT_ENABLED = True
 # A page is an article only if some paragraph has at least this many words: navigation
-# and section pages (lists of one- to five-word links) become `no_text`.
+# and section pages (lists of one- to five-word links) become `no_text`. Words of
+# Chinese, Japanese, Thai, Lao, Khmer and Myanmar text are counted from its characters.
 EXTRACT_MIN_PARAGRAPH_WORDS = 10
+# Reader comments: left out of the dump (they are not the article); True keeps them
+# after the article, under a "## Reader comments" heading.
+EXTRACT_COMMENTS = False
 # Extraction runs in this many worker processes, off the reactor thread (empty: one per
 # CPU; 0: inline, on the reactor thread).
 EXTRACT_WORKERS = ""
@@ -53,8 +57,9 @@ EXTRACT_WORKERS = ""
 EXTRACT_MAX_IN_FLIGHT = 0
 # A page whose extraction runs longer is abandoned (outcome `error`), its worker killed.
 EXTRACT_TIMEOUT = 60.0
-# The extractor: bytes, Content-Type, URL, min words -> (Article | None, links). A
-# different one (another library, a site-specific parser) plugs in here.
+# The extractor: (bytes, Content-Type, URL, crawler.items.ExtractOptions) ->
+# crawler.items.Extraction. A different one (another library, a site-specific parser)
+# plugs in here; it runs in the worker processes, so it must be importable there.
 EXTRACT_FUNCTION = "crawler.extraction.extract_page"
 # Text dumps under ARCHIVE_DIR/text/ (crawler.pipelines.TextDumpPipeline).
 TEXT_ENABLED = True

@@ -16,12 +16,6 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 _TIMESTAMP = re.compile(r"^\d{4}(\d{2}){0,5}$")
-_SOFT_404 = re.compile(
-    r"\b(404|410)\b|not found|page (is )?(missing|gone|unavailable)|no longer (exists|available)"
-    r"|doesn'?t exist|does not exist|cannot be found|can'?t be found",
-    re.IGNORECASE,
-)
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 
 
 class WaybackError(ValueError):
@@ -147,12 +141,3 @@ def memento_datetime(declared: str | None, capture: Capture) -> str:
 def memento_url(endpoint: str, capture: Capture) -> str:
     """The raw capture: ``/web/<timestamp>id_/<original>``."""
     return f"{endpoint.rstrip('/')}/web/{capture.timestamp}id_/{capture.original}"
-
-
-def looks_like_soft_404(body: bytes) -> bool:
-    """A 200 page whose title says it is an error page ("Page not found", "404")."""
-    match = _TITLE.search(body[:65536])
-    if not match:
-        return False
-    title = match.group(1).decode("utf-8", "replace")
-    return bool(_SOFT_404.search(title))

@@ -9,7 +9,8 @@ requests that carry ``META_WAYBACK`` (a WaybackPlan, set by the urls and seeds s
 whose inputs are articles):
 
 - a live failure worth a lookup (network error, 404, 410, 5xx after retries, or a soft
-  404: a 200 page titled as an error page) becomes a CDX lookup for the ``200`` capture
+  404: a 200 page titled as an error page with next to no text, see
+  :mod:`crawler.quality`) becomes a CDX lookup for the ``200`` capture
   closest to the page's own date (else ``as_of``, else now), then a fetch of that raw
   capture (``/web/<timestamp>id_/<url>``); the spider's callback gets the capture's
   response, with ``META_MEMENTO`` in its meta;
@@ -57,11 +58,11 @@ from crawler.contracts import (
 )
 from crawler.items import CDX, LIVE, MEMENTO, LiveAttempt, Memento, WaybackMiss, WaybackStep
 from crawler.outcomes import describe_exception, http_error
+from crawler.quality import soft_404_evidence
 from crawler.wayback import (
     WaybackError,
     cdx_query,
     closest_capture,
-    looks_like_soft_404,
     memento_datetime,
     memento_url,
     now_timestamp,
@@ -80,7 +81,6 @@ UNREACHABLE = (CannotResolveHostError, DNSLookupError, DownloadConnectionRefused
 # What a page request keeps through the flow: the page and its plan. Not its earlier
 # capture: a capture from the archive is never a revisit of a live page.
 CARRIED = (META_PAGE, META_WAYBACK)
-SOFT_404 = "soft 404: a 200 page titled as an error page"
 
 
 class WaybackMiddleware:
@@ -137,7 +137,9 @@ class WaybackMiddleware:
         if step is not None and step.kind == MEMENTO:
             return self._on_memento(request, response, step)
         error = http_error(response.status)
-        soft = error is None and response.status == 200 and looks_like_soft_404(response.body)
+        soft = None
+        if error is None and response.status == 200:
+            soft = soft_404_evidence(response.body)
         if error is None and not soft:
             return response
         if soft and (step is not None or self.unreachable):
@@ -148,7 +150,7 @@ class WaybackMiddleware:
             return response  # a 403, a 401: the spider records the live error
         meta = request.meta
         live = LiveAttempt(
-            error or SOFT_404, response.status, response.url,
+            error or f"soft 404: {soft}", response.status, response.url,
             meta.get(META_FETCHED_AT), meta.get(META_WARC),
         )  # fmt: skip
         return self._after_live_failure(request, live, step)

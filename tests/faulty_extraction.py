@@ -11,9 +11,9 @@ import time
 from crawler.extraction import extract_page as real_extract_page
 
 
-def extract_page(body: bytes, content_type: str | None, url: str, min_words: int = 0):
+def extract_page(body: bytes, content_type: str | None, url: str, options=None):
     if b"<!--crash-worker-->" in body:
         os._exit(13)
     if b"<!--hang-worker-->" in body:
         time.sleep(3600)
-    return real_extract_page(body, content_type, url, min_words)
+    return real_extract_page(body, content_type, url, options)

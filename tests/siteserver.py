@@ -2,6 +2,7 @@
 
 Serves ``tests/site/`` plus routes that exercise the archive: a redirect chain, a 404,
 a gzip-encoded page, a chunked page, a page whose charset is only in the HTTP header,
+cp1252 pages labelled UTF-8,
 repeated ``Set-Cookie`` headers, a 429 with ``Retry-After``, a persistent 500. It
 records every request it receives (request line and headers) and the exact body
 bytes it sent, so tests can compare the WARC with the wire.
@@ -129,6 +130,12 @@ class Handler(BaseHTTPRequestHandler):
             text = _read("europe/latin1-news.html.src").decode("utf-8")
             # The charset is declared only here, in the HTTP header, not in the HTML.
             return self._send(200, text.encode("iso-8859-1"), "text/html; charset=iso-8859-1")
+        if path in ("/europe/mairie-pont.html", "/europe/mairie-pont-meta.html"):
+            # cp1252 bytes under a UTF-8 label: in the HTTP header (and the page's <meta>),
+            # or in the <meta> alone
+            body = _read("europe/mairie-pont.html.src").decode("utf-8").encode("cp1252")
+            ctype = "text/html" if path.endswith("-meta.html") else "text/html; charset=utf-8"
+            return self._send(200, body, ctype)
         if path == "/world/elections.html":
             cookies = [
                 ("Set-Cookie", "session=abc123; Path=/"),

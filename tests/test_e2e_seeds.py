@@ -87,16 +87,23 @@ def test_seed_links_recorded_with_anchors(depth1: CrawlResult, site: SiteServer)
     assert not {site.url(p) for p in DEPTH2} & {line["url"] for line in depth1.manifest}
 
 
-def test_unreadable_seeds_skipped_and_counted(depth1: CrawlResult):
-    for name, reason in [("binary.bin", "binary"), ("empty.txt", "empty"), ("latin1.txt", "UTF-8")]:
+def test_unreadable_seeds_skipped_and_counted(depth1: CrawlResult, site: SiteServer):
+    for name, reason in [("binary.bin", "binary"), ("empty.txt", "empty")]:
         assert "Skipped seed" in depth1.log and name in depth1.log and reason in depth1.log
     record = depth1.run_record
     assert record["seeds"] == {
-        "read": 3,
-        "skipped": {"binary": 1, "empty": 1, "not UTF-8 text": 1},
+        "read": 4,
+        "read_leniently": 1,  # latin1.txt: read as cp1252, its link kept
+        "skipped": {"binary": 1, "empty": 1},
         "relative_links_skipped": 1,
         "media_links_skipped": 2,
     }
+    # the seed in Latin-1 was read, not skipped: its link and its anchor survive
+    latin = [g for g in links(depth1) if g["from"] == "latin1.txt"]
+    assert latin == [{
+        "from": "latin1.txt", "to": url_id(site.url("/science/mars-rover.html")),
+        "url": site.url("/science/mars-rover.html"), "anchor": "Café de la Gare",
+    }]  # fmt: skip
 
 
 def test_depth2_follows_main_content_links(seed_dir: Path, site: SiteServer, tmp_path: Path):

@@ -94,7 +94,7 @@ def test_dead_links_recovered_with_provenance(
         "tunnel": "HTTP 404 Not Found",
         "removed": "HTTP 410 Gone",
         "refused": "ConnectionRefused",
-        "soft": "soft 404",
+        "soft": 'soft 404: title "Page not found | The Loopback Courier", 7 words of text',
     }
     expected_stamp = {
         "tunnel": "20230101000000",  # closest to now
@@ -116,6 +116,7 @@ def test_dead_links_recovered_with_provenance(
         assert meta["source"] == "wayback" and meta["memento_url"] == line["memento_url"]
         assert meta["memento_datetime"] == line["memento_datetime"]
         assert meta["source_url"] == urls[key]
+        assert meta["url"] == urls[key]  # the page's own URL; the memento is provenance
     _, body = front_matter(result, lines[urls["tunnel"]])
     assert "the 2023 version" in body
     never = lines[urls["never"]]
@@ -225,5 +226,7 @@ def test_unreachable_archive_is_given_up_once(site: SiteServer, tmp_path: Path):
         assert error.startswith("live: HTTP 404 Not Found; wayback: ")
         assert "ConnectionRefused" in error
     assert result.log.count("is unreachable") == 1
+    # the archive's robots.txt could not be fetched either: a warning, not a traceback
+    assert "Traceback" not in result.log and "could not be fetched" in result.log
     record = result.run_record
     assert record["outcomes"]["error"] == 4

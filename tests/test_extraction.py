@@ -3,16 +3,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from crawler.decoding import decode_html
 from crawler.extraction import (
-    decode_html,
     detect_language,
     extract_article,
     front_matter,
-    has_prose,
     render_dump,
     split_dump,
 )
-from crawler.items import Article
+from crawler.items import Article, ExtractOptions
+from crawler.prose import has_prose
 
 SITE = Path(__file__).parent / "site"
 ARTICLE = (SITE / "news/2024/03/harbor-bridge-reopens.html").read_text(encoding="utf-8")
@@ -31,7 +31,8 @@ def test_metadata():
 
 def test_nav_page_is_no_article():
     html = (SITE / "nav.html").read_text(encoding="utf-8")
-    assert extract_article(html, "http://localhost/nav.html", min_paragraph_words=10) is None
+    options = ExtractOptions(min_paragraph_words=10)
+    assert extract_article(html, "http://localhost/nav.html", options) is None
 
 
 def test_empty_and_garbage_pages_are_no_article():
@@ -60,7 +61,7 @@ def test_language_left_out_when_unsure():
     ],
 )
 def test_decode_html(content_type, body, expected):
-    assert expected in decode_html(body, content_type)
+    assert expected in decode_html(body, content_type)[0]
 
 
 @pytest.mark.parametrize(

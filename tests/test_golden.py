@@ -20,33 +20,50 @@ import pytest
 
 from crawler.extraction import extract_page, page_dump
 from crawler.identity import url_id
-from crawler.items import FetchedPage, Memento, PageRef, WarcPointer
+from crawler.items import ExtractOptions, FetchedPage, Memento, PageRef, WarcPointer
 
 SITE = Path(__file__).parent / "site"
 GOLDEN = Path(__file__).parent / "golden"
 BASE = "http://news.example"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
-MIN_WORDS = 10  # EXTRACT_MIN_PARAGRAPH_WORDS's default
+OPTIONS = ExtractOptions(min_paragraph_words=10)  # the settings' defaults
 
-# site file -> (URL path, Content-Type it is served with)
+UTF8 = "text/html; charset=utf-8"
+# site file -> (URL path, Content-Type it is served with, charset of the bytes served)
 PAGES = {
-    "news/2024/03/harbor-bridge-reopens.html": (None, "text/html; charset=utf-8"),
-    "news/2024/03/city-council-budget.html": (None, "text/html; charset=utf-8"),
-    "news/2024/03/ferry-strike-ends.html": (None, "text/html; charset=utf-8"),
-    "world/elections.html": ("/world/elections.html?id=42&lang=en", "text/html; charset=utf-8"),
-    "science/mars-rover.html": (None, "text/html; charset=utf-8"),
-    "sports/marathon.html": (None, "text/html; charset=utf-8"),
-    "reports/harbor-bridge-2024.html": (None, "text/html; charset=utf-8"),
-    "private/secret-report.html": (None, "text/html; charset=utf-8"),
-    # served as ISO-8859-1, the charset declared only in the HTTP header
-    "europe/latin1-news.html.src": ("/europe/latin1-news.html", "text/html; charset=iso-8859-1"),
+    "news/2024/03/harbor-bridge-reopens.html": (None, UTF8, "utf-8"),
+    "news/2024/03/city-council-budget.html": (None, UTF8, "utf-8"),
+    "news/2024/03/ferry-strike-ends.html": (None, UTF8, "utf-8"),
+    "world/elections.html": ("/world/elections.html?id=42&lang=en", UTF8, "utf-8"),
+    "science/mars-rover.html": (None, UTF8, "utf-8"),
+    "sports/marathon.html": (None, UTF8, "utf-8"),
+    "reports/harbor-bridge-2024.html": (None, UTF8, "utf-8"),
+    "private/secret-report.html": (None, UTF8, "utf-8"),
+    # the charset declared only in the HTTP header
+    "europe/latin1-news.html.src": (
+        "/europe/latin1-news.html",
+        "text/html; charset=iso-8859-1",
+        "iso-8859-1",
+    ),
+    # cp1252 bytes under a UTF-8 label: read as cp1252, not with U+FFFD
+    "europe/mairie-pont.html.src": ("/europe/mairie-pont.html", UTF8, "cp1252"),
+    # languages written without spaces, and Korean
+    "asia/tokyo-bridge.html": (None, UTF8, "utf-8"),
+    "asia/shanghai-metro.html": (None, UTF8, "utf-8"),
+    "asia/busan-port.html": (None, UTF8, "utf-8"),
+    "asia/bangkok-canal.html": (None, UTF8, "utf-8"),
+    # headlines that sound like error pages
+    "news/2024/03/flight-404-lands.html": (None, UTF8, "utf-8"),
+    "news/2024/03/missing-climbers.html": (None, UTF8, "utf-8"),
+    "science/vaccine-does-not-exist.html": (None, UTF8, "utf-8"),
+    # reader comments, left out by default
+    "news/2024/03/library-hours.html": (None, UTF8, "utf-8"),
 }
-NOT_ARTICLES = ["nav.html"]
+NOT_ARTICLES = ["nav.html", "index.html", "asia/index.html"]
 
 
-def served(name: str, content_type: str) -> bytes:
-    data = (SITE / name).read_bytes()
-    return data.decode("utf-8").encode("iso-8859-1") if "iso-8859-1" in content_type else data
+def served(name: str, charset: str) -> bytes:
+    return (SITE / name).read_text(encoding="utf-8").encode(charset)
 
 
 # Provenance as a crawl writes it, fixed; one page as recovered from the Internet Archive.
@@ -55,16 +72,17 @@ RECOVERED = "reports/harbor-bridge-2024.html"
 
 
 def dump_of(name: str) -> tuple[str, list[list[str]]]:
-    path, content_type = PAGES[name]
+    path, content_type, charset = PAGES[name]
     url = BASE + (path or "/" + name)
-    article, links = extract_page(served(name, content_type), content_type, url, MIN_WORDS)
+    extraction = extract_page(served(name, charset), content_type, url, OPTIONS)
+    article, links = extraction.article, extraction.links
     assert article is not None, name
     memento = None
     if name == RECOVERED:
         memento = Memento(f"{BASE}/web/20240101000000id_/{url}", "2024-01-01T00:00:00Z", "HTTP 404")
     page = FetchedPage(
         PageRef(url, url_id(url), "000"), final_url=url, fetched_at="2026-01-01T00:00:00Z",
-        warc=WARC, outcome="ok", article=article, memento=memento,
+        warc=WARC, outcome="ok", article=article, memento=memento, encoding=extraction.encoding,
         source="wayback" if memento else "live",
     )  # fmt: skip
     return page_dump(page), [[link.url, link.anchor] for link in links]
@@ -97,7 +115,8 @@ def test_dump_matches_golden(name: str, golden_links: dict):
 @pytest.mark.parametrize("name", NOT_ARTICLES)
 def test_navigation_pages_are_no_article(name: str):
     data = (SITE / name).read_bytes()
-    assert extract_page(data, "text/html", f"{BASE}/{name}", MIN_WORDS) == (None, ())
+    extraction = extract_page(data, "text/html", f"{BASE}/{name}", OPTIONS)
+    assert extraction.article is None and extraction.links == ()
 
 
 def test_every_golden_file_has_its_page():

@@ -100,7 +100,6 @@ def test_html_seed(tmp_path):
         (b"", "empty"),
         (b"   \n\n", "empty"),
         (b"PK\x03\x04\x00\x00binary", "binary"),
-        (b"caf\xe9 au lait http://localhost/", "not UTF-8"),
         (b"x" * 2000, "too large"),
     ],
 )
@@ -109,6 +108,29 @@ def test_unreadable_seeds(tmp_path, content, reason):
     seed.write_bytes(content)
     with pytest.raises(SeedSkipped, match=reason):
         read_seed(seed, max_bytes=1000)
+
+
+@pytest.mark.parametrize(
+    ("content", "lenient", "anchor"),
+    [
+        ("[Café crème](http://localhost/a) au lait".encode("cp1252"), "cp1252", "Café crème"),
+        ("[Zażółć gęślą jaźń](http://localhost/a) — mówię o mieście".encode("cp1250"), "cp1250",
+         "Zażółć gęślą jaźń"),
+        (b"[ok \xe2\x82](http://localhost/a) then valid UTF-8: \xc3\xa9t\xc3\xa9 " * 4,
+         None, None),
+    ],
+)  # fmt: skip
+def test_seeds_not_in_utf8_are_read_leniently(tmp_path, content, lenient, anchor):
+    """A few bad bytes or a legacy charset loses no link; only binary files are skipped."""
+    seed = tmp_path / "seed.md"
+    seed.write_bytes(content)
+    document = read_seed(seed, max_bytes=10**6)
+    links = list(document.links)
+    assert [link.url for link in links] == ["http://localhost/a"] * len(links) and links
+    if lenient:
+        assert document.lenient == lenient and links[0].anchor == anchor
+    else:  # detection found nothing that reads the bytes: UTF-8 with replacements
+        assert document.lenient in ("utf-8, bad bytes replaced", None) or document.lenient
 
 
 def test_finding_seed_files(tmp_path):

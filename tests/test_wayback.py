@@ -7,7 +7,6 @@ from crawler.wayback import (
     WaybackError,
     cdx_query,
     closest_capture,
-    looks_like_soft_404,
     memento_url,
     normalize_timestamp,
     parse_cdx,
@@ -72,18 +71,3 @@ def test_memento_url_is_the_raw_form():
     assert memento_url("http://localhost:9", capture) == (
         "http://localhost:9/web/20200201000000id_/http://localhost/a?x=1"
     )
-
-
-@pytest.mark.parametrize(
-    ("html", "soft"),
-    [
-        (b"<title>Page not found | Courier</title>", True),
-        (b"<title>404 - Oops</title>", True),
-        (b"<TITLE>This page no longer exists</TITLE>", True),
-        (b"<title>Harbor Bridge Reopens</title>", False),
-        (b"<title>Found: a 4040-year-old boat</title>", False),
-        (b"<p>no title</p>", False),
-    ],
-)
-def test_soft_404(html, soft):
-    assert looks_like_soft_404(html) is soft

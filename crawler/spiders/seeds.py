@@ -22,6 +22,7 @@ from crawler.contracts import (
     STAT_INPUT_COMPLETE,
     STAT_MEDIA_LINKS_SKIPPED,
     STAT_RELATIVE_LINKS_SKIPPED,
+    STAT_SEEDS_LENIENT,
     STAT_SEEDS_READ,
     STAT_SEEDS_SKIPPED_PREFIX,
 )
@@ -93,6 +94,9 @@ class SeedsSpider(DiscoveringSpider):
                 logger.warning("Skipped seed %s: %s", path, exc)
                 continue
             stats.inc_value(STAT_SEEDS_READ)
+            if document.lenient:
+                stats.inc_value(STAT_SEEDS_LENIENT)
+                logger.info("Seed %s is not UTF-8: read as %s", path, document.lenient)
             seen_here: set[str] = set()
             date = self.entry_date(document.date, path)  # the date the seed cites them
             for link in document.links:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 import trafilatura
@@ -25,15 +24,9 @@ from trafilatura.xml import xmltotxt
 
 from crawler.decoding import decode_html
 from crawler.items import Article, Extraction, ExtractOptions, FetchedPage
+from crawler.language import detect_language
 from crawler.links import LinkRules, markdown_links
 from crawler.prose import has_prose
-
-# Below this many characters a language guess is noise; the field is then left out.
-LANGUAGE_MIN_CHARS = 200
-LANGUAGE_MIN_CONFIDENCE = 0.9
-# The first few thousand characters say the language as well as the whole text does,
-# at a fraction of the cost on long articles.
-LANGUAGE_SAMPLE_CHARS = 3000
 
 _HEADING_RE = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
 
@@ -47,23 +40,6 @@ def quiet_trafilatura_logging() -> None:
     (``no_text``), so they must not count as crawl errors."""
     for name in ("trafilatura", "htmldate", "courlan", "justext"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-
-
-@lru_cache(maxsize=1)
-def _language_identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(
-        MODEL_FILE, norm_probs=True, min_confidence=LANGUAGE_MIN_CONFIDENCE
-    )
-
-
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code from py3langid, or None when the text is short or the guess unsure."""
-    if len(text) < LANGUAGE_MIN_CHARS:
-        return None
-    lang, _ = _language_identifier().classify(text[:LANGUAGE_SAMPLE_CHARS])
-    return None if lang == "und" else lang
 
 
 def _strip_title_heading(text: str, title: str | None) -> str:

@@ -23,20 +23,18 @@ from crawler.contracts import (
     outcome_stat,
 )
 from crawler.extensions import archive_of
-from crawler.extraction import ExtractionError, page_dump, quiet_trafilatura_logging
+from crawler.extraction import page_dump
+from crawler.extractor import PageExtractor
 from crawler.identity import url_id
 from crawler.items import ExtractOptions, FetchedPage, LinkRecord, manifest_record
-from crawler.outcomes import ERROR, NO_TEXT, OK
+from crawler.outcomes import ERROR, OK
 from crawler.storage import StorageError
-from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError, load_function
+from crawler.workers import load_function
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-# Media types trafilatura can read; anything else is archived but not extracted.
-HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
 
 
 def _fail_run(crawler: Crawler, exc: Exception) -> None:
@@ -52,40 +50,35 @@ class ExtractPipeline:
 
     ``ok`` with an article, ``no_text`` when the page holds none (or is not HTML),
     ``error`` when extraction fails, crashes its worker or runs past
-    ``EXTRACT_TIMEOUT``. Extraction runs in ``EXTRACT_WORKERS`` processes (0: inline,
-    on the reactor thread), at most ``EXTRACT_MAX_IN_FLIGHT`` pages at a time: pages
-    waiting for a place hold their responses in Scrapy's scraper slot, so downloads
-    pause when extraction lags. Stats: ``extract/*``. With ``EXTRACT_ENABLED = False``
-    pages are archived only (outcome ``ok``).
+    ``EXTRACT_TIMEOUT`` (:class:`crawler.extractor.PageExtractor`). Extraction runs in
+    ``EXTRACT_WORKERS`` processes (0: inline, on the reactor thread), at most
+    ``EXTRACT_MAX_IN_FLIGHT`` pages at a time: pages waiting for a place hold their
+    responses in Scrapy's scraper slot, so downloads pause when extraction lags. Stats:
+    ``extract/*``. With ``EXTRACT_ENABLED = False`` pages are archived only (``ok``).
     """
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.stats = crawler.stats
         self.enabled = settings.getbool("EXTRACT_ENABLED")
-        self.options = ExtractOptions(
+        options = ExtractOptions(
             min_paragraph_words=settings.getint("EXTRACT_MIN_PARAGRAPH_WORDS"),
             comments=settings.getbool("EXTRACT_COMMENTS"),
         )
-        if self.options.min_paragraph_words < 0:
+        if options.min_paragraph_words < 0:
             raise ValueError("EXTRACT_MIN_PARAGRAPH_WORDS must be >= 0")
-        self.function = load_function(settings.get("EXTRACT_FUNCTION"))
         workers = settings.get("EXTRACT_WORKERS")
         workers = (os.cpu_count() or 1) if workers in (None, "") else int(workers)
         if workers < 0:
             raise ValueError(f"EXTRACT_WORKERS must be >= 0, got {workers}")
-        in_flight = settings.getint("EXTRACT_MAX_IN_FLIGHT") or 2 * max(workers, 1)
-        timeout = settings.getfloat("EXTRACT_TIMEOUT")
-        self.pool: WorkerPool | None = None
-        if self.enabled and workers > 0:
-            self.pool = WorkerPool(
-                self.function,
-                workers,
-                timeout=timeout,
-                max_in_flight=in_flight,
-                initializer=quiet_trafilatura_logging,
-            )
-        quiet_trafilatura_logging()
+        self.extractor = PageExtractor(
+            load_function(settings.get("EXTRACT_FUNCTION")),
+            options,
+            workers=workers if self.enabled else 0,
+            timeout=settings.getfloat("EXTRACT_TIMEOUT"),
+            max_in_flight=settings.getint("EXTRACT_MAX_IN_FLIGHT") or 2 * max(workers, 1),
+            count=self.stats.inc_value,
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -96,43 +89,15 @@ class ExtractPipeline:
             return item
         if not self.enabled:
             return dataclasses.replace(item, outcome=OK)
-        media_type = (item.content_type or "text/html").split(";")[0].strip().lower()
-        if media_type not in HTML_TYPES:
-            self.stats.inc_value("extract/not_html")
-            return dataclasses.replace(
-                item, outcome=NO_TEXT, error=f"not an HTML page ({media_type})"
-            )
-        if not item.body:
-            self.stats.inc_value("extract/empty_body")
-            return dataclasses.replace(item, outcome=NO_TEXT, error="empty body")
-        # A capture from the archive is read as the page at its own URL: its metadata
-        # and relative links belong to the original, not to the memento.
-        url = item.url if item.memento is not None else (item.final_url or item.url)
-        args = (item.body, item.content_type, url, self.options)
-        try:
-            if self.pool is None:
-                extraction = self.function(*args)
-            else:
-                extraction = await self.pool.run(*args)
-                self.stats.max_value("extract/max_in_flight", self.pool.most_in_flight)
-        except (ExtractionError, WorkerTimeoutError, WorkerCrashedError) as exc:
-            kind = type(exc).__name__.removesuffix("Error").lower()
-            self.stats.inc_value(f"extract/errors/{kind}")
-            logger.error("Extraction failed for %s: %s", item.url, exc)
-            return dataclasses.replace(item, outcome=ERROR, error=f"extraction failed: {exc}")
-        item = dataclasses.replace(item, encoding=extraction.encoding)
-        if extraction.article is None:
-            self.stats.inc_value("extract/no_text")
-            return dataclasses.replace(item, outcome=NO_TEXT)
-        self.stats.inc_value("extract/articles")
-        return dataclasses.replace(
-            item, outcome=OK, article=extraction.article, links=extraction.links
-        )
+        item = await self.extractor.extract(item)
+        if self.extractor.pool is not None:
+            self.stats.max_value("extract/max_in_flight", self.extractor.most_in_flight)
+        return item
 
     def close_spider(self) -> None:
-        if self.pool is not None:
-            self.stats.set_value("extract/worker_restarts", self.pool.restarts)
-            self.pool.close()
+        if self.extractor.pool is not None:
+            self.stats.set_value("extract/worker_restarts", self.extractor.restarts)
+        self.extractor.close()
 
 
 class LinksPipeline:

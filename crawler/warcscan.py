@@ -61,7 +61,7 @@ def scan_warc(path: str | Path) -> Iterator[ScannedRecord]:
             yield ScannedRecord(
                 offset=record.stream_pos,
                 record_type=_NAMES.get(int(record.record_type), "unknown"),
-                target_uri=headers.get("WARC-Target-URI"),
+                target_uri=_uri(headers.get("WARC-Target-URI")),
                 record_id=record.record_id,
                 block_ok=block_ok,
                 payload_ok=payload_ok,
@@ -72,6 +72,13 @@ def scan_warc(path: str | Path) -> Iterator[ScannedRecord]:
     if last is not None and not _member_is_whole(path, last):
         # A cut in the last gzip member reads as a shorter record, not as an error.
         raise WarcDamage(f"the record at byte {last} is cut short (a truncated file)")
+
+
+def _uri(value: str | None) -> str | None:
+    # WARC/1.1's grammar once wrote the URI in angle brackets, and wget still does.
+    if value and value.startswith("<") and value.endswith(">"):
+        return value[1:-1]
+    return value
 
 
 def _member_is_whole(path: str | Path, offset: int) -> bool:

@@ -1,0 +1,98 @@
+"""The extraction stage, as the crawl and ``reextract`` both run it: a fetched page in, the
+page with its outcome (and article) out.
+
+Checks first (a page that is not HTML, or empty, holds no article), then the extractor
+(``EXTRACT_FUNCTION``) in worker processes, at most ``max_in_flight`` pages at a time
+(callers wait for a place), or inline with no workers; a page whose extraction fails,
+runs past the time limit or kills its worker costs that page an ``error``. Every
+decision is counted through ``count`` (keys ``extract/*``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from crawler.extraction import ExtractionError, quiet_trafilatura_logging
+from crawler.items import Extraction, ExtractOptions, FetchedPage
+from crawler.outcomes import ERROR, NO_TEXT, OK
+from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError
+
+logger = logging.getLogger(__name__)
+
+# Media types trafilatura can read; anything else is archived but not extracted.
+HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
+
+
+class PageExtractor:
+    def __init__(
+        self,
+        function: Callable[..., Extraction],
+        options: ExtractOptions,
+        *,
+        workers: int,
+        timeout: float,
+        max_in_flight: int,
+        count: Callable[[str], Any] = lambda key: None,
+    ) -> None:
+        self.function = function
+        self.options = options
+        self.count = count
+        self.pool: WorkerPool | None = None
+        if workers > 0:
+            self.pool = WorkerPool(
+                function,
+                workers,
+                timeout=timeout,
+                max_in_flight=max_in_flight,
+                initializer=quiet_trafilatura_logging,
+            )
+        quiet_trafilatura_logging()
+
+    async def extract(self, item: FetchedPage) -> FetchedPage:
+        """*item* with its outcome: ok (an article), no_text, or error."""
+        media_type = (item.content_type or "text/html").split(";")[0].strip().lower()
+        if media_type not in HTML_TYPES:
+            self.count("extract/not_html")
+            return dataclasses.replace(
+                item, outcome=NO_TEXT, error=f"not an HTML page ({media_type})"
+            )
+        if not item.body:
+            self.count("extract/empty_body")
+            return dataclasses.replace(item, outcome=NO_TEXT, error="empty body")
+        # A capture from the archive is read as the page at its own URL: its metadata
+        # and relative links belong to the original, not to the memento.
+        url = item.url if item.memento is not None else (item.final_url or item.url)
+        args = (item.body, item.content_type, url, self.options)
+        try:
+            if self.pool is None:
+                extraction = self.function(*args)
+            else:
+                extraction = await self.pool.run(*args)
+        except (ExtractionError, WorkerTimeoutError, WorkerCrashedError) as exc:
+            kind = type(exc).__name__.removesuffix("Error").lower()
+            self.count(f"extract/errors/{kind}")
+            logger.error("Extraction failed for %s: %s", item.url, exc)
+            return dataclasses.replace(item, outcome=ERROR, error=f"extraction failed: {exc}")
+        item = dataclasses.replace(item, encoding=extraction.encoding)
+        if extraction.article is None:
+            self.count("extract/no_text")
+            return dataclasses.replace(item, outcome=NO_TEXT)
+        self.count("extract/articles")
+        return dataclasses.replace(
+            item, outcome=OK, article=extraction.article, links=extraction.links
+        )
+
+    @property
+    def restarts(self) -> int:
+        return self.pool.restarts if self.pool else 0
+
+    @property
+    def most_in_flight(self) -> int:
+        return self.pool.most_in_flight if self.pool else 0
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()

@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import sqlite3
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -42,6 +41,7 @@ from crawler.storage import (
     ManifestWriter,
     StorageError,
     atomic_write_text,
+    close_open_warc,
     remove_stale_temp_files,
     repair_torn_tail,
 )
@@ -101,7 +101,7 @@ class Archive:
         self._take_lock()
         try:
             leftovers = sorted(self.warc_dir.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}"))
-            closed = [_close_open_warc(path) for path in leftovers]
+            closed = [close_open_warc(path) for path in leftovers]
             temp = sum(remove_stale_temp_files(d) for d in (self.text_dir, self.runs_dir))
             manifest_cut = repair_torn_tail(self.manifest_path)
             links_cut = repair_torn_tail(self.links_path)
@@ -111,7 +111,7 @@ class Archive:
             self.close()
             raise
         self.recovery = Recovery(
-            len(closed), sum(closed), temp, manifest_cut, links_cut, recorded
+            len(closed), sum(cut for _, cut in closed), temp, manifest_cut, links_cut, recorded
         )  # fmt: skip
         return self.recovery
 
@@ -267,49 +267,3 @@ class Archive:
 
         paths = sorted(self.runs_dir.glob("*.json"), key=started)
         return [json.loads(path.read_text(encoding="utf-8")) for path in paths]
-
-
-def _close_open_warc(path: Path) -> int:
-    """Close a WARC file a killed crawl left ``.open``: cut a torn last record, rename.
-
-    Records are written one gzip member each and flushed whole, so every complete member
-    is a complete record. Only with the lock held (no live writer). A file with no
-    complete record is removed. Returns the bytes cut.
-    """
-    good = _complete_members_end(path)
-    size = path.stat().st_size
-    if good == 0:
-        path.unlink()
-        return size
-    with path.open("rb+") as fh:
-        fh.truncate(good)
-        fh.flush()
-        os.fsync(fh.fileno())
-    final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
-    os.replace(path, final)
-    logger.warning("Closed %s left open by an interrupted crawl (%d bytes cut)", final.name,
-                   size - good)  # fmt: skip
-    return size - good
-
-
-def _complete_members_end(path: Path) -> int:
-    """Byte offset just past the last complete gzip member of *path*."""
-    good = pos = 0
-    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            data = chunk
-            while data:
-                try:
-                    decomp.decompress(data)
-                except zlib.error:
-                    return good
-                if decomp.eof:
-                    pos += len(data) - len(decomp.unused_data)
-                    good = pos
-                    data = decomp.unused_data
-                    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
-                else:
-                    pos += len(data)
-                    data = b""
-    return good

@@ -3,19 +3,24 @@
 No partially written file survives a crash: a dump is written to a temporary file in
 the same directory and renamed over its final name (:func:`remove_stale_temp_files`
 deletes what a kill left); a line torn by a kill is cut off (:func:`repair_torn_tail`)
-before the file is appended to again. :class:`crawler.archive.Archive` runs both.
+before the file is appended to again; a WARC file a kill left ``.open`` is cut after its
+last whole record and closed (:func:`close_open_warc`). :class:`crawler.archive.Archive`
+runs all three.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import IO
 
 from crawler.items import LinkRecord, ManifestRecord
+from crawler.warc import OPEN_SUFFIX
 
 
 class StorageError(OSError):
@@ -154,3 +159,50 @@ class LinksWriter(JsonLinesWriter):
         self.write_object(
             {"from": link.from_, "to": link.to, "url": link.url, "anchor": link.anchor}
         )
+
+
+def close_open_warc(path: Path) -> tuple[Path | None, int]:
+    """Close a WARC file a killed crawl left ``.open``: cut a torn last record, rename.
+
+    Records are written one gzip member each and flushed whole, so every complete member
+    is a complete record. Only with the lock held (no live writer). A file with no
+    complete record is removed. Returns the closed file (None if removed) and the bytes cut.
+    """
+    good = _complete_members_end(path)
+    size = path.stat().st_size
+    if good == 0:
+        path.unlink()
+        return None, size
+    with path.open("rb+") as fh:
+        fh.truncate(good)
+        fh.flush()
+        os.fsync(fh.fileno())
+    final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
+    os.replace(path, final)
+    logging.getLogger(__name__).warning(
+        "Closed %s left open by an interrupted crawl (%d bytes cut)", final.name, size - good
+    )
+    return final, size - good
+
+
+def _complete_members_end(path: Path) -> int:
+    """Byte offset just past the last complete gzip member of *path*."""
+    good = pos = 0
+    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            data = chunk
+            while data:
+                try:
+                    decomp.decompress(data)
+                except zlib.error:
+                    return good
+                if decomp.eof:
+                    pos += len(data) - len(decomp.unused_data)
+                    good = pos
+                    data = decomp.unused_data
+                    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                else:
+                    pos += len(data)
+                    data = b""
+    return good

@@ -2,11 +2,17 @@
 #   make demo   set up .venv, serve the bundled news site on loopback, crawl it into archive/
 #   make test   set up .venv, lint, run the test suite
 #   make bench  throughput against trafilatura's CLI and wget (see bench/README.md)
+#   make replay replay ARCHIVE_DIR (default archive/) in pywb, from a virtualenv of its own
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# pywb and py-wacz pin dependencies Scrapy cannot share (brotli, ...): their own venv.
+REPLAY_VENV ?= .venv-replay
+ARCHIVE_DIR ?= archive
+PORT ?= 8080
+CHROMIUM ?= chromium
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean replay replay-env browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +27,31 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check crawler tests bench
 	$(PY) -m ruff format --check crawler tests bench
 
-test: lint
+$(REPLAY_VENV)/.installed:
+	$(PYTHON) -m venv $(REPLAY_VENV)
+	$(REPLAY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(REPLAY_VENV)/bin/python -m pip install --quiet "pywb>=2.8,<3" "wacz>=0.5,<1"
+	touch $@
+
+replay-env: $(REPLAY_VENV)/.installed
+
+replay: $(VENV)/.installed replay-env
+	$(VENV)/bin/scrapy replay $(ARCHIVE_DIR) --port $(PORT)
+
+# Headless Chromium for the replay and report tests (Debian's chromium package; as root
+# this installs it, otherwise it says how).
+browser:
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "The replay tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+# The replay tests drive pywb and py-wacz from their venv, and headless Chromium.
+test: lint replay-env browser
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(REPLAY_VENV) .pytest_cache .ruff_cache *.egg-info test-artifacts

@@ -7,7 +7,9 @@ Writes a WARC file with this project's writer from ``--pages`` generated news pa
 the file also grows like one of real pages with images inlined) and times, in one
 session, on that same file:
 
-  verify          scrapy verify (every block and payload digest; FastWARC)
+  index           scrapy index (the CDXJ index: cdxj-indexer lines, requests typed, sorted)
+  cdxj-indexer    cdxj-indexer's own command on the file, same records (the peer)
+  verify          scrapy verify (every block and payload digest, and the index; FastWARC)
   warcio check    the same digests with warcio's reader (the peer)
   reextract       scrapy reextract WARC --out DIR (decode, extract, dump; worker pool)
   ceiling         the extraction alone on the same bodies, one process per CPU
@@ -74,7 +76,11 @@ def main() -> None:
     mb = path.stat().st_size / 1e6
     bin_dir = Path(sys.executable).parent
     scrapy = [sys.executable, "-m", "scrapy"]
+    peer_index = [str(bin_dir / "cdxj-indexer"), "--records", "response,revisit,request",
+                  "-s", "-o", str(work / "peer.cdxj"), str(path)]  # fmt: skip
     results = {
+        "index": timed([*scrapy, "index", str(archive)]),
+        "cdxj-indexer": timed(peer_index),
         "verify": timed([*scrapy, "verify", str(archive)]),
         "warcio check": timed([str(bin_dir / "warcio"), "check", str(path)]),
         "reextract": timed([*scrapy, "reextract", str(path), "--out", str(work / "out")]),
@@ -87,7 +93,11 @@ def main() -> None:
         print(f"| {name} | {seconds:.1f} | {mb / seconds:.0f} | {n / seconds:.0f} |")
     check = results["warcio check"] / results["verify"]
     ceiling = results["ceiling"] / results["reextract"]
-    print(f"verify / warcio check: {check:.1f}x; reextract / extraction ceiling: {ceiling:.2f}x")
+    index = results["cdxj-indexer"] / results["index"]
+    print(
+        f"verify / warcio check: {check:.1f}x; reextract / extraction ceiling: {ceiling:.2f}x; "
+        f"index / cdxj-indexer: {index:.2f}x"
+    )
     if not args.keep:
         shutil.rmtree(work)
 

@@ -7,6 +7,8 @@ ARCHIVE_DIR/
   manifest.jsonl               one line per input URL
   links.jsonl                  the citation graph
   runs/<YYYYmmddTHHMMSSZ>.json one record per run
+  reports/<run>.html           one report per run, and index.html across runs
+  indexes/index.cdxj           the CDXJ index of every WARC record (pywb's format)
   state.sqlite                 what earlier runs did
   .lock                        held by the process writing the archive
 ```
@@ -32,6 +34,13 @@ from typing import IO, Any
 
 from warcio.recordloader import ArcWarcRecord
 
+from crawler.cdxindex import (
+    MementoAlias,
+    add_to_index,
+    indexed_as,
+    indexed_files,
+    rebuild_index,
+)
 from crawler.extraction import split_dump
 from crawler.identity import text_filename
 from crawler.items import LinkRecord, ManifestRecord, WarcPointer
@@ -79,6 +88,8 @@ class Archive:
         self.warc_dir = self.root / "warc"
         self.text_dir = self.root / "text"
         self.runs_dir = self.root / "runs"
+        self.reports_dir = self.root / "reports"
+        self.index_path = self.root / "indexes" / "index.cdxj"
         self.manifest_path = self.root / "manifest.jsonl"
         self.links_path = self.root / "links.jsonl"
         self.state_path = self.root / "state.sqlite"
@@ -86,6 +97,7 @@ class Archive:
         # An archived URL is fetched again once its last capture is older than this.
         self.recrawl_after = recrawl_after
         self.recovery = Recovery()
+        self.recovered_warcs: list[str] = []  # WARC files recovery closed (a killed run's)
         self._lock: IO[str] | None = None
         self._state: SqliteStateStore | None = None
         self._manifest = ManifestWriter(self.manifest_path)
@@ -102,6 +114,7 @@ class Archive:
         try:
             leftovers = sorted(self.warc_dir.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}"))
             closed = [close_open_warc(path) for path in leftovers]
+            self.recovered_warcs = [final.name for final, _ in closed if final is not None]
             temp = sum(remove_stale_temp_files(d) for d in (self.text_dir, self.runs_dir))
             manifest_cut = repair_torn_tail(self.manifest_path)
             links_cut = repair_torn_tail(self.links_path)
@@ -221,6 +234,37 @@ class Archive:
         except sqlite3.Error as exc:
             raise StorageError(f"cannot update the state store {self.state_path}: {exc}") from exc
 
+    def update_index(self, manifest_start: int = 0, own: frozenset[str] = frozenset()) -> int:
+        """Add every closed WARC file the CDXJ index has no line for (a run's, one a killed
+        run left, one a failed or disabled indexing missed), with the mementos the manifest
+        says they hold (read from byte *manifest_start* when the files are all in *own*,
+        this run's); returns the files added. CdxIndexError if it cannot."""
+        indexed = indexed_files(self.index_path)
+        new = [p for p in self.warc_files() if p.name not in indexed]
+        if new:
+            start = manifest_start if {p.name for p in new} <= own else 0
+            add_to_index(self.index_path, new, self.memento_aliases(start))
+        return len(new)
+
+    def rebuild_index(self) -> int:
+        """The CDXJ index of every closed WARC file, from scratch; returns its lines."""
+        return rebuild_index(self.index_path, self.warc_files(), self.memento_aliases())
+
+    def memento_aliases(self, start: int = 0) -> list[MementoAlias]:
+        """Pages recovered from the Internet Archive (manifest lines from byte *start*):
+        where their record is, and which page at which date it is a capture of."""
+        aliases = []
+        for line in self.manifest_records(start, needle=b"memento_datetime"):
+            file = line.get("warc_file")
+            if line.get("memento_datetime") and file and line.get("warc_offset") is not None:
+                url, stamp = indexed_as(line)
+                aliases.append(MementoAlias(file, line["warc_offset"], url, stamp))
+        return aliases
+
+    def manifest_size(self) -> int:
+        """Bytes of whole manifest lines so far (a run's lines lie between two of these)."""
+        return self.manifest_path.stat().st_size if self.manifest_path.exists() else 0
+
     def add_link(self, link: LinkRecord) -> None:
         self._links.write(link)
 
@@ -236,13 +280,22 @@ class Archive:
         return path
 
     # -- reading (open or not) -----------------------------------------------------------
-    def manifest_records(self) -> Iterator[dict[str, Any]]:
-        """Every whole line of the manifest, as a dict, in the order written."""
+    def manifest_records(
+        self, start: int = 0, end: int | None = None, needle: bytes = b""
+    ) -> Iterator[dict[str, Any]]:
+        """Every whole line of the manifest (between byte offsets *start* and *end*, a
+        run's: see its record's ``manifest_range``; only lines holding *needle*, which
+        spares parsing the rest), as a dict, in the order written."""
         if not self.manifest_path.exists():
             return
         with self.manifest_path.open("rb") as fh:
+            fh.seek(start)
+            position = start
             for raw in fh:
-                if raw.endswith(b"\n") and raw.strip():
+                position += len(raw)
+                if end is not None and position > end:
+                    return
+                if raw.endswith(b"\n") and raw.strip() and needle in raw:
                     yield json.loads(raw)
 
     def warc_files(self) -> list[Path]:
@@ -258,12 +311,16 @@ class Archive:
         """A text dump's front matter and body (``text_file`` as in the manifest)."""
         return split_dump((self.root / text_file).read_text(encoding="utf-8"))
 
-    def run_records(self) -> list[dict[str, Any]]:
-        """Every run record, oldest first."""
+    def named_run_records(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every run record with its name (``20261122T010203Z``), oldest first."""
 
         def started(path: Path) -> tuple[str, int]:
             stamp, _, serial = path.stem.partition("-")
             return stamp, int(serial or 0)
 
         paths = sorted(self.runs_dir.glob("*.json"), key=started)
-        return [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+        return [(path.stem, json.loads(path.read_text(encoding="utf-8"))) for path in paths]
+
+    def run_records(self) -> list[dict[str, Any]]:
+        """Every run record, oldest first."""
+        return [record for _, record in self.named_run_records()]

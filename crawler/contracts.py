@@ -74,6 +74,14 @@ STAT_MEDIA_LINKS_SKIPPED = "seeds/media_links_skipped"
 """Links to media and documents in seeds, skipped without ``media=1``."""
 STAT_PAGES_FAILED_PREFIX = "pages/failed/"
 """+ exception class: page downloads that failed (spider errback, or the wayback flow)."""
+STAT_HOST_PREFIX = "hosts/"
+"""+ host/requests, /seconds, /slowest: responses per host and their download time."""
+STAT_INDEX_FILES = "index/files_added"
+"""WARC files added to the CDXJ index at the end of the run."""
+STAT_INDEX_ERRORS = "index/errors"
+"""Run ends whose WARC files could not be indexed (``scrapy index`` rebuilds it)."""
+STAT_REPORT_ERRORS = "report/errors"
+"""Run reports that could not be written (``scrapy report`` writes them again)."""
 STAT_RECOVERY_PREFIX = "recovery/"
 """+ what: repairs made when the archive was opened after an interrupted run."""
 STAT_RUN_STATUS = "run/status"
@@ -90,6 +98,7 @@ STAT_RESPONSES = "downloader/response_count"
 PROJECT_STAT_PREFIXES = (
     "input/", "discovered/", "pages/", "manifest/", "extract/", "text/", "links/", "warc/",
     "wayback/", "discovery/", "seeds/", "recovery/", "netguard/", "retry/", "robotstxt/",
+    "index/",
 )  # fmt: skip
 
 

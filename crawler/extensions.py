@@ -10,22 +10,30 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.task import LoopingCall
 
 from crawler.archive import Archive
+from crawler.cdxindex import CdxIndexError
 from crawler.contracts import (
     STAT_ARCHIVE_WRITE_ERRORS,
+    STAT_HOST_PREFIX,
+    STAT_INDEX_ERRORS,
+    STAT_INDEX_FILES,
     STAT_INPUT_COMPLETE,
     STAT_INPUT_ENTRIES,
     STAT_INPUT_SKIPPED,
     STAT_INPUT_TOTAL,
     STAT_MANIFEST_LINES,
     STAT_RECOVERY_PREFIX,
+    STAT_REPORT_ERRORS,
     STAT_RUN_STATUS,
+    STAT_WARC_FILES,
     outcome_stat,
 )
 from crawler.outcomes import OUTCOMES
 from crawler.progress import RateMeter, progress_bar, progress_line, summary_table
+from crawler.report import ReportError, write_reports
 from crawler.runrecord import COMPLETE, FAILED, RECORDED_SETTINGS, build_run_record
 from crawler.state import parse_duration
 from crawler.storage import StorageError
@@ -68,6 +76,9 @@ class ArchiveExtension:
         for key, count in recovery.counts().items():
             crawler.stats.set_value(STAT_RECOVERY_PREFIX + key, count)
             logger.warning("Recovered from an interrupted run: %s = %d", key, count)
+        self.manifest_start = self.archive.manifest_size()  # this run's lines start here
+        self.index = settings.getbool("INDEX_ENABLED")
+        self.reports = settings.getbool("REPORT_ENABLED")
         self.started = datetime.now(UTC)  # the spider's opening, once it opens
         self.spider_name: str | None = None
         self.arguments: dict[str, Any] = {}
@@ -106,8 +117,27 @@ class ArchiveExtension:
         self.crawler.stats.inc_value(STAT_ARCHIVE_WRITE_ERRORS)
         logger.error("Could not write %s: %s", what, exc)
 
+    def _index(self) -> None:
+        """Every closed WARC file the index lacks (this run's, and any an earlier run
+        left unindexed) into the index; a failure costs the index, not the run."""
+        stats = self.crawler.stats
+        own = frozenset(stats.get_value(STAT_WARC_FILES, []))
+        try:
+            stats.set_value(STAT_INDEX_FILES, self.archive.update_index(self.manifest_start, own))
+        except CdxIndexError as exc:
+            stats.inc_value(STAT_INDEX_ERRORS)
+            logger.error("Could not update the CDXJ index (scrapy index rebuilds it): %s", exc)
+
+    def _report(self, name: str) -> None:
+        try:
+            write_reports(self.archive, only=name)
+        except ReportError as exc:  # a report is a view of the archive, never a reason to fail
+            self.crawler.stats.inc_value(STAT_REPORT_ERRORS)
+            logger.error("Could not write the run report (scrapy report retries): %s", exc)
+
     def finish(self) -> None:
-        """Flush the manifest, write the run record, close the archive (once)."""
+        """Flush the manifest, index the new WARC files, write the run record and the
+        report, close the archive (once)."""
         if not self.archive.is_open:
             return
         stats = self.crawler.stats
@@ -115,6 +145,8 @@ class ArchiveExtension:
             self.archive.sync()
         except StorageError as exc:
             self._write_failed("the manifest or links", exc)
+        if self.index:
+            self._index()
         record = build_run_record(
             stats.get_stats(),
             started=self.started,
@@ -123,9 +155,14 @@ class ArchiveExtension:
             arguments=self.arguments,
             settings=self.recorded_settings(),
         )
+        record["manifest_range"] = [self.manifest_start, self.archive.manifest_size()]
+        # WARC files a killed run left open, which this run closed (no record names them)
+        record["recovered_warc_files"] = self.archive.recovered_warcs
         stats.set_value(STAT_RUN_STATUS, record["status"])
         try:
             path: Any = self.archive.write_run_record(self.started, record)
+            if self.reports:
+                self._report(path.stem)
         except StorageError as exc:
             stats.set_value(STAT_RUN_STATUS, FAILED)
             self._write_failed("the run record", exc)
@@ -146,6 +183,30 @@ class ArchiveExtension:
             path,
             f"; problems: {'; '.join(problems)}" if problems else "",
         )
+
+
+class HostTimes:
+    """Counts, per host, the responses downloaded and the seconds they took (Scrapy's
+    ``download_latency``): stats ``hosts/<host>/requests``, ``/seconds``, ``/slowest``,
+    which the run record and the report's slowest hosts read."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+        crawler.signals.connect(self.response_received, signal=signals.response_received)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> HostTimes:
+        return cls(crawler)
+
+    def response_received(self, response: Any, request: Any) -> None:
+        latency = request.meta.get("download_latency")
+        host = urlparse_cached(request).netloc
+        if latency is None or not host:
+            return
+        prefix = f"{STAT_HOST_PREFIX}{host}/"
+        self.stats.inc_value(prefix + "requests")
+        self.stats.inc_value(prefix + "seconds", latency, start=0.0)
+        self.stats.max_value(prefix + "slowest", latency)
 
 
 class Progress:

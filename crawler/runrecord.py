@@ -17,6 +17,7 @@ from crawler.contracts import (
     PROJECT_STAT_PREFIXES,
     STAT_ARCHIVE_WRITE_ERRORS,
     STAT_FINISH_REASON,
+    STAT_HOST_PREFIX,
     STAT_INPUT_COMPLETE,
     STAT_INPUT_ENTRIES,
     STAT_INPUT_SKIPPED,
@@ -89,6 +90,23 @@ def run_status(stats: Mapping[str, Any]) -> tuple[str, list[str]]:
     return (INCOMPLETE, problems) if problems else (COMPLETE, [])
 
 
+# Hosts kept in the record: those the run spent the most download time on (a broad crawl
+# touches thousands).
+RECORDED_HOSTS = 100
+
+
+def _hosts(stats: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Per host (the RECORDED_HOSTS that took the most time): responses, seconds spent
+    downloading them, the slowest one."""
+    hosts: dict[str, dict[str, float]] = {}
+    for key, value in stats.items():
+        if key.startswith(STAT_HOST_PREFIX):
+            host, _, what = key.removeprefix(STAT_HOST_PREFIX).rpartition("/")
+            hosts.setdefault(host, {"requests": 0, "seconds": 0.0, "slowest": 0.0})[what] = value
+    busiest = sorted(hosts.items(), key=lambda kv: -kv[1]["seconds"])[:RECORDED_HOSTS]
+    return dict(sorted(busiest))
+
+
 def _with_prefix(stats: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)}
 
@@ -136,6 +154,7 @@ def build_run_record(
             "relative_links_skipped": stats.get(STAT_RELATIVE_LINKS_SKIPPED, 0),
             "media_links_skipped": stats.get(STAT_MEDIA_LINKS_SKIPPED, 0),
         }
+    record["hosts"] = _hosts(stats)
     # Every counter of this project, for the questions the fields above do not answer.
     record["counters"] = {
         k: v for k, v in sorted(stats.items())

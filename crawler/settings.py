@@ -150,8 +150,17 @@ EXTENSIONS = {
     # Opens ARCHIVE_DIR (lock, recovery) before anything is fetched, writes the run record
     # and closes it after every other component is done.
     "crawler.extensions.ArchiveExtension": 100,
+    "crawler.extensions.HostTimes": 500,
     "crawler.extensions.Progress": 510,
 }
+# At the end of each run: the WARC files it closed go into ARCHIVE_DIR/indexes/index.cdxj
+# (pywb's CDXJ; `scrapy index` rebuilds it), and reports/<run>.html is written (`scrapy
+# report` rewrites them).
+INDEX_ENABLED = True
+REPORT_ENABLED = True
+# pywb's `wayback` for `scrapy replay` (empty: .venv-replay/bin/wayback, which `make
+# replay-env` installs: pywb's pinned dependencies clash with Scrapy's).
+REPLAY_PYWB = ""
 # A progress line every this many seconds in logs (a live bar, refreshed every second,
 # when stderr is a terminal); 0 turns progress reporting off.
 PROGRESS_INTERVAL = 10.0

@@ -3,7 +3,9 @@
 :func:`verify` reads everything once: every record of every closed WARC file (its
 digests recomputed, a ``warcinfo`` first), every manifest line (its WARC pointer opens
 a ``response`` or ``revisit`` record for its ``final_url``), every text dump (it parses,
-hashes to its line's ``text_sha256``, names its line's record). Each finding is a
+hashes to its line's ``text_sha256``, names its line's record), every line of the CDXJ
+index (sorted; each names a record of its type and URL, and each request, response and
+revisit record has its line). Each finding is a
 :class:`Problem` naming the file, the place and the id. :func:`compare` sets two
 manifests side by side, id by id (a rebuild against the published corpus).
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.archive import Archive
+from crawler.cdxindex import INDEXED_RECORDS, parse_line, record_type, url_key
 from crawler.warcscan import ScannedRecord, WarcDamage, scan_warc
 
 # The records a manifest line may point at.
@@ -30,7 +33,8 @@ POINTED_AT = ("response", "revisit")
 class Problem:
     """One thing wrong, where it is (a file, and a byte or a line in it), and whose."""
 
-    kind: str  # digest, damaged, warcinfo, open, pointer, dump, missing/orphan dump, manifest
+    kind: str  # digest, damaged, warcinfo, open, pointer, dump, missing/orphan dump, manifest,
+    # index
     where: str  # path relative to the archive, with @byte or :line
     id: str | None
     message: str
@@ -49,6 +53,7 @@ class Report:
     warc_bytes: int = 0
     manifest_lines: int = 0
     dumps: int = 0
+    index_lines: int = 0
     seconds: float = 0.0
 
     @property
@@ -63,6 +68,7 @@ class Report:
             "warc_bytes": self.warc_bytes,
             "manifest_lines": self.manifest_lines,
             "dumps": self.dumps,
+            "index_lines": self.index_lines,
             "seconds": round(self.seconds, 3),
             "problems": dict(Counter(p.kind for p in self.problems)),
         }
@@ -72,15 +78,20 @@ def verify(archive: Archive) -> Report:
     """Check every WARC record, manifest line and text dump of *archive*."""
     started = time.monotonic()
     report = Report()
-    records = _check_warcs(archive, report)
+    indexable: dict[tuple[str, int], ScannedRecord] = {}
+    records = _check_warcs(archive, report, indexable)
     latest = _check_manifest(archive, records, report)
     _check_dumps(archive, records, latest, report)
+    _check_index(archive, indexable, report)
     report.seconds = time.monotonic() - started
     return report
 
 
-def _check_warcs(archive: Archive, report: Report) -> dict[tuple[str, int], ScannedRecord]:
-    """Digests of every record; returns the records lines may point at, by place."""
+def _check_warcs(
+    archive: Archive, report: Report, indexable: dict[tuple[str, int], ScannedRecord]
+) -> dict[tuple[str, int], ScannedRecord]:
+    """Digests of every record; returns the records lines may point at, by place, and
+    fills *indexable* with those the index must list."""
     for leftover in sorted(archive.warc_dir.glob("*.open")):
         report.problems.append(Problem(
             "open", f"warc/{leftover.name}", None,
@@ -108,6 +119,8 @@ def _check_warcs(archive: Archive, report: Report) -> dict[tuple[str, int], Scan
                         ))  # fmt: skip
                 if record.record_type in POINTED_AT:
                     pointed[(name, record.offset)] = record
+                if record.record_type in INDEXED_RECORDS:
+                    indexable[(name, record.offset)] = record
         except WarcDamage as exc:
             report.problems.append(Problem("damaged", f"warc/{name}", None, str(exc)))
     return pointed
@@ -192,6 +205,68 @@ def _check_dumps(
             ))  # fmt: skip
     for orphan in sorted(on_disk - set(writers)):
         report.problems.append(Problem("orphan dump", orphan, None, "no manifest line writes it"))
+
+
+def _check_index(
+    archive: Archive, indexable: dict[tuple[str, int], ScannedRecord], report: Report
+) -> None:
+    """The index lists every indexable record once, under its URL's key, in sorted order,
+    and every memento again under its own page."""
+    path, where = archive.index_path, "indexes/index.cdxj"
+    if not path.exists():
+        if indexable:
+            report.problems.append(Problem(
+                "index", where, None, "no CDXJ index (scrapy index writes it)"
+            ))  # fmt: skip
+        return
+    listed: set[tuple[str, int]] = set()
+    aliased: set[tuple[str, int, str, str]] = set()
+    previous = ""
+
+    def problem(number: int, message: str) -> None:
+        report.problems.append(Problem("index", f"{where}:{number}", None, message))
+
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            report.index_lines += 1
+            if line < previous:
+                problem(number, "out of order")
+            previous = line
+            try:
+                key, stamp, fields = parse_line(line)
+                place = (fields["filename"], int(fields["offset"]))
+                url = fields["url"]
+            except (ValueError, KeyError) as exc:
+                problem(number, f"unreadable: {exc!r}")
+                continue
+            record, kind = indexable.get(place), record_type(fields)
+            if record is None or record.record_type != kind:
+                problem(number, f"no {kind} record starts at byte {place[1]} of {place[0]}")
+            elif record.target_uri != fields.get("via", url):
+                problem(number, f"the record at byte {place[1]} of {place[0]} is for "
+                                f"{record.target_uri}, not {fields.get('via', url)}")  # fmt: skip
+            elif key != url_key(url):
+                problem(number, f"key {key} is not the SURT of {url}")
+            elif "via" in fields:
+                aliased.add((*place, url, stamp))
+            elif place in listed:
+                problem(number, f"a second line for the record at byte {place[1]} of {place[0]}")
+            else:
+                listed.add(place)
+    for name, offset in sorted(indexable.keys() - listed):
+        record = indexable[(name, offset)]
+        report.problems.append(Problem(
+            "index", f"warc/{name}@{offset}", None,
+            f"{record.record_type} {record.target_uri} is not in the index "
+            "(scrapy index rebuilds it)",
+        ))  # fmt: skip
+    for alias in archive.memento_aliases():
+        if (alias.warc_file, alias.warc_offset) in indexable and tuple(alias) not in aliased:
+            report.problems.append(Problem(
+                "index", where, None,
+                f"the memento at byte {alias.warc_offset} of {alias.warc_file} is not listed "
+                f"under {alias.original} at {alias.timestamp} (scrapy index rebuilds it)",
+            ))  # fmt: skip
 
 
 # -- a rebuild against a reference ------------------------------------------------------------

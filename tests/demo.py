@@ -49,6 +49,8 @@ def main() -> int:
         print(f"  {line['seq']} {line['outcome']:<9} {line['url']}  {detail}")
     print("Outcomes:", dict(Counter(line["outcome"] for line in lines)))
     print(f"Text dumps: {archive / 'text'}  WARC files: {archive / 'warc'}")
+    print(f"Crawl report: {archive / 'reports' / 'index.html'} (open it in a browser); "
+          "`make replay` browses the archive in pywb")  # fmt: skip
     return code
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from crawler.archive import Archive
 from crawler.identity import url_id
+from crawler.verify import verify
 from crawler.warc import iter_records
 from tests.conftest import BIN, ROOT, TEST_SETTINGS, CrawlResult, run_crawl, write_url_list
 from tests.siteserver import SiteServer
@@ -244,3 +245,8 @@ def test_killed_run_resumes_without_loss_or_duplicates(site: SiteServer, tmp_pat
         check = subprocess.run([BIN / "warcio", "check", str(path)], capture_output=True)
         assert check.returncode == 0, path
     assert result.run_record["recovery"]["warc_files_closed"] == 1
+    # the file the killed run left open was indexed by the run that closed it: every
+    # record of every file has its index line, and the index no other
+    report = verify(Archive(archive))
+    assert report.ok, [str(p) for p in report.problems[:5]]
+    assert report.index_lines >= 2 * len(urls)

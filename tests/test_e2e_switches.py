@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from crawler.archive import Archive
+from crawler.verify import verify
 from tests.conftest import BIN, CrawlResult, run_crawl, write_url_list
 from tests.siteserver import SiteServer
 
@@ -38,6 +39,8 @@ def assert_warcs_point_right(result: CrawlResult, lines: dict) -> None:
         if line["text_file"]:
             meta, _ = archive.read_dump(line["text_file"])
             assert meta["warc_record_id"] == record.rec_headers.get_header("WARC-Record-ID")
+    report = verify(archive)  # the index the run ended with included
+    assert report.ok and report.index_lines, [str(p) for p in report.problems]
 
 
 def test_warc_disabled(site: SiteServer, tmp_path: Path):
@@ -53,6 +56,8 @@ def test_warc_disabled(site: SiteServer, tmp_path: Path):
     record = result.run_record
     assert record["warc_files"] == [] and record["warc_records"] == 0
     assert record["settings"]["WARC_ENABLED"] is False
+    assert not (result.archive / "indexes").exists()  # nothing to index
+    assert (result.archive / "reports" / "index.html").is_file()
 
 
 def test_warc_writer_in_the_crawler_process(site: SiteServer, tmp_path: Path):

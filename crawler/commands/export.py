@@ -14,25 +14,18 @@ import shlex
 import sys
 from pathlib import Path
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.archive import Archive
+from crawler.commandbase import OfflineCommand
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings = {"LOG_ENABLED": False}
-
+class Command(OfflineCommand):
     def syntax(self) -> str:
         return "[ARCHIVE_DIR] [--format parquet|jsonl|csv] [--out FILE] [--with-text]"
 
     def short_desc(self) -> str:
         return "Export the corpus (one row per URL) for pandas, DuckDB, ..., and a datasheet"
-
-    def long_desc(self) -> str:
-        return " ".join((__doc__ or "").split("\n\n", 1)[1].split())
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)

@@ -16,15 +16,16 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.archive import Archive
+from crawler.commandbase import OfflineCommand
 
 PROGRESS_EVERY = 5.0  # seconds between progress lines
 
@@ -39,18 +40,24 @@ def link_warcs(paths: list[Path], out: Archive) -> None:
             link.symlink_to(path.resolve())
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
+def index_new_corpus(source: Archive | None, out: Archive) -> None:
+    """The new corpus's CDXJ index: its source archive's (the same WARC files), or
+    built from the WARC files it was made from."""
+    if source is not None and source.index_path.exists():
+        out.index_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source.index_path, out.index_path)
+    else:
+        out.rebuild_index()
+
+
+class Command(OfflineCommand):
+    default_settings = {}  # logs on: extraction's warnings are worth seeing, as in a crawl
 
     def syntax(self) -> str:
         return "[ARCHIVE_DIR | WARC_FILE ...] [--out DIR] [--only-changed] [--urls FILE]"
 
     def short_desc(self) -> str:
         return "Re-extract text dumps from WARC records (an archive's, or any)"
-
-    def long_desc(self) -> str:
-        return " ".join((__doc__ or "").split("\n\n", 1)[1].split())
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -114,6 +121,8 @@ class Command(ScrapyCommand):
                     pages, extractor, out, report, previous=source,
                     only_changed=opts.only_changed or out is source, progress=progress,
                 ))  # fmt: skip
+                if out is not source:
+                    index_new_corpus(source, out)
         finally:
             extractor.close()
         summary = report.summary()

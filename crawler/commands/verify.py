@@ -1,8 +1,9 @@
 """``scrapy verify [ARCHIVE_DIR] [--against MANIFEST] [--json]``: check an archive offline.
 
 Every WARC record's digests (and a warcinfo record first), every manifest line's WARC
-pointer, every text dump against its line. With ``--against``, a manifest from another
-run or machine, id by id: identical, changed, outcome differs, missing here, extra here.
+pointer, every text dump against its line, the CDXJ index against the records. With
+``--against``, a manifest from another run or machine, id by id: identical, changed,
+outcome differs, missing here, extra here.
 Exit status 0 when everything holds, 1 otherwise (a problem, or a difference).
 """
 
@@ -14,25 +15,18 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.archive import Archive
+from crawler.commandbase import OfflineCommand
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings = {"LOG_ENABLED": False}
-
+class Command(OfflineCommand):
     def syntax(self) -> str:
         return "[ARCHIVE_DIR] [--against REFERENCE_MANIFEST] [--json]"
 
     def short_desc(self) -> str:
-        return "Check an archive: WARC digests, manifest pointers, text dumps"
-
-    def long_desc(self) -> str:
-        return " ".join((__doc__ or "").split("\n\n", 1)[1].split())
+        return "Check an archive: WARC digests, manifest pointers, text dumps, index"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -83,7 +77,8 @@ class Command(ScrapyCommand):
         print(
             f"{'OK' if report.ok else 'PROBLEMS'}: {s['warc_files']} WARC files "
             f"({s['warc_bytes'] / 1e6:.1f} MB, {s['records']} records), {s['manifest_lines']} "
-            f"manifest lines, {s['dumps']} dumps checked in {s['seconds']:.1f} s; "
+            f"manifest lines, {s['dumps']} dumps, {s['index_lines']} index lines checked in "
+            f"{s['seconds']:.1f} s; "
             f"{len(report.problems)} problem(s)"
         )
         if comparison is not None:

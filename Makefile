@@ -11,6 +11,7 @@ REPLAY_VENV ?= .venv-replay
 ARCHIVE_DIR ?= archive
 PORT ?= 8080
 CHROMIUM ?= chromium
+export CHROMIUM  # the tests start the same binary
 
 .PHONY: demo test lint bench clean replay replay-env browser
 

@@ -53,7 +53,8 @@ CHROMIUM_FLAGS = [
 
 
 def chromium() -> str:
-    found = shutil.which(os.environ.get("CHROMIUM", "chromium"))
+    names = (os.environ.get("CHROMIUM", ""), "chromium", "chromium-browser")
+    found = next((path for name in names if name and (path := shutil.which(name))), None)
     if found is None:
         pytest.fail(
             "headless Chromium is needed: `make test` installs it as root, or run "

@@ -136,6 +136,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # Just before HttpCompressionMiddleware (590) on the way back: spares it sniffing the
+    # charset of compressed bytes (Scrapy 2.19).
+    "crawler.middlewares.CompressedBodyMiddleware": 595,
     # Above RedirectMiddleware (600) and HttpCompressionMiddleware (590): sees every hop,
     # and bodies still compressed as they came off the wire.
     "crawler.warc_capture.WarcCaptureMiddleware": 960,

@@ -75,3 +75,39 @@ def test_contact_goes_into_the_user_agent(make_crawler):
     crawler = make_crawler(CRAWLER_CONTACT="archivist@example.org")
     assert crawler.settings["USER_AGENT"].endswith("; archivist@example.org)")
     assert crawler.settings["USER_AGENT"].startswith("newsarchiver/")
+
+
+def test_compressed_html_is_not_charset_sniffed_before_decompression(make_crawler, monkeypatch):
+    """A gzip body typed HtmlResponse from its URL reaches HttpCompressionMiddleware as a
+    plain Response: nothing guesses the charset of compressed bytes, and the decompressed
+    response is HTML with the charset its page declares."""
+    import gzip
+
+    from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+    from scrapy.http import Response, TextResponse
+
+    from crawler.middlewares import CompressedBodyMiddleware
+
+    sniffed: list[bytes] = []
+    real = TextResponse._auto_detect_fun
+    monkeypatch.setattr(
+        TextResponse, "_auto_detect_fun", lambda self, text: sniffed.append(text) or real(self, text)
+    )
+    html = '<html><head><meta charset="windows-1251"></head><p>Новости</p></html>'
+    request = Request("http://news.example/page.html")
+    wire = HtmlResponse(
+        request.url,
+        body=gzip.compress(html.encode("cp1251")),
+        headers={"Content-Encoding": "gzip", "Content-Type": "text/html"},
+        request=request,
+    )
+    plain = CompressedBodyMiddleware().process_response(request, wire)
+    assert type(plain) is Response and plain.body == wire.body and plain.headers == wire.headers
+    decompress = HttpCompressionMiddleware.from_crawler(make_crawler())
+    page = decompress.process_response(request, plain)
+    assert isinstance(page, HtmlResponse) and page.encoding == "cp1251"
+    assert "Новости" in page.text and "Content-Encoding" not in page.headers
+    assert sniffed == []
+    # Unencoded and already-plain responses pass through untouched.
+    unencoded = HtmlResponse(request.url, body=b"<p>x</p>", request=request)
+    assert CompressedBodyMiddleware().process_response(request, unencoded) is unencoded

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from crawler.identity import url_id
 from crawler.outcomes import ERROR
 from crawler.prose import prose_words
 from crawler.wayback import Capture
@@ -131,11 +132,12 @@ class Article:
     language: str | None = None
     tags: tuple[str, ...] = ()
     comments: str | None = None  # reader comments, markdown (only with EXTRACT_COMMENTS)
+    # Words of the article (comments not counted), whatever its script: counted where the
+    # article is made (an extraction worker), not in the crawler process.
+    words: int = field(init=False, compare=False)
 
-    @property
-    def words(self) -> int:
-        """Words of the article (comments not counted), whatever its script."""
-        return prose_words(self.text)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", prose_words(self.text))
 
     @property
     def body(self) -> str:
@@ -169,6 +171,12 @@ class FoundLink:
 
     url: str  # absolute
     anchor: str = ""
+    # The linked URL's id, computed where the link is found (for an article's links, an
+    # extraction worker): canonicalising URLs is not cheap.
+    id: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", url_id(self.url))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
 import zlib
 from pathlib import Path
 from typing import IO
@@ -34,10 +33,14 @@ def atomic_write_text(path: str | Path, text: str, durable: bool = False) -> Non
     it, against a power cut (costly per file: off for text dumps, which the WARC holds).
     """
     path = Path(path)
+    # Beside it, named after it and this process (one writer per archive holds the lock;
+    # the pid keeps `scrapy report` and a crawl apart): cheaper than mkstemp's random
+    # names, and a kill's leftover matches remove_stale_temp_files.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         if not path.parent.is_dir():
             path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc}") from exc
     try:

@@ -26,7 +26,6 @@ from crawler.contracts import (
     STAT_SEEDS_READ,
     STAT_SEEDS_SKIPPED_PREFIX,
 )
-from crawler.identity import url_id
 from crawler.items import FetchedPage, FoundLink, LinkRecord
 from crawler.links import LinkRules, SeedSkipped, find_seed_files, read_seed
 from crawler.outcomes import OK
@@ -117,7 +116,7 @@ class SeedsSpider(DiscoveringSpider):
     ) -> Iterator[Any]:
         """For a link in a seed: its link record (once per seed), and a request if new."""
         if seen_here is not None:
-            id_ = url_id(link.url)
+            id_ = link.id
             if id_ in seen_here:
                 return
             seen_here.add(id_)

@@ -82,6 +82,15 @@ STAT_INDEX_ERRORS = "index/errors"
 """Run ends whose WARC files could not be indexed (``scrapy index`` rebuilds it)."""
 STAT_REPORT_ERRORS = "report/errors"
 """Run reports that could not be written (``scrapy report`` writes them again)."""
+STAT_CPU_PREFIX = "cpu/"
+STAT_CPU_EXTRACTION = "cpu/extraction"
+"""CPU seconds the extractions took (in the workers, or inline)."""
+STAT_CPU_WARC = "cpu/warc"
+"""CPU seconds the WARC writer took (building, compressing, hashing, writing records)."""
+STAT_CPU_STORAGE = "cpu/storage"
+"""CPU seconds writing dumps, links, manifest lines and state took."""
+STAT_CPU_CRAWLER = "cpu/crawler"
+"""CPU seconds of the crawler process itself (Scrapy, the pipelines, storage)."""
 STAT_RECOVERY_PREFIX = "recovery/"
 """+ what: repairs made when the archive was opened after an interrupted run."""
 STAT_RUN_STATUS = "run/status"
@@ -98,7 +107,7 @@ STAT_RESPONSES = "downloader/response_count"
 PROJECT_STAT_PREFIXES = (
     "input/", "discovered/", "pages/", "manifest/", "extract/", "text/", "links/", "warc/",
     "wayback/", "discovery/", "seeds/", "recovery/", "netguard/", "retry/", "robotstxt/",
-    "index/",
+    "index/", "cpu/",
 )  # fmt: skip
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import sys
 import time
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from crawler.archive import Archive
 from crawler.cdxindex import CdxIndexError
 from crawler.contracts import (
     STAT_ARCHIVE_WRITE_ERRORS,
+    STAT_CPU_CRAWLER,
     STAT_HOST_PREFIX,
     STAT_INDEX_ERRORS,
     STAT_INDEX_FILES,
@@ -147,6 +149,8 @@ class ArchiveExtension:
             self._write_failed("the manifest or links", exc)
         if self.index:
             self._index()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        stats.set_value(STAT_CPU_CRAWLER, round(usage.ru_utime + usage.ru_stime, 3))
         record = build_run_record(
             stats.get_stats(),
             started=self.started,

@@ -18,7 +18,7 @@ from typing import Any
 from crawler.extraction import ExtractionError, quiet_trafilatura_logging
 from crawler.items import Extraction, ExtractOptions, FetchedPage
 from crawler.outcomes import ERROR, NO_TEXT, OK
-from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError
+from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError, timed_call
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class PageExtractor:
         self.options = options
         self.count = count
         self.pool: WorkerPool | None = None
+        self.inline_cpu_seconds = 0.0
         if workers > 0:
             self.pool = WorkerPool(
                 function,
@@ -68,7 +69,8 @@ class PageExtractor:
         args = (item.body, item.content_type, url, self.options)
         try:
             if self.pool is None:
-                extraction = self.function(*args)
+                extraction, cpu = timed_call(self.function, *args)
+                self.inline_cpu_seconds += cpu
             else:
                 extraction = await self.pool.run(*args)
         except (ExtractionError, WorkerTimeoutError, WorkerCrashedError) as exc:
@@ -84,6 +86,11 @@ class PageExtractor:
         return dataclasses.replace(
             item, outcome=OK, article=extraction.article, links=extraction.links
         )
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU the extractions took, in the workers or inline."""
+        return self.inline_cpu_seconds + (self.pool.cpu_seconds if self.pool else 0.0)
 
     @property
     def restarts(self) -> int:

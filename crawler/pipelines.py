@@ -11,6 +11,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
@@ -18,6 +21,8 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.contracts import (
     STAT_ARCHIVE_WRITE_ERRORS,
+    STAT_CPU_EXTRACTION,
+    STAT_CPU_STORAGE,
     STAT_MANIFEST_LINES,
     STAT_TEXT_FILES,
     outcome_stat,
@@ -25,7 +30,6 @@ from crawler.contracts import (
 from crawler.extensions import archive_of
 from crawler.extraction import page_dump
 from crawler.extractor import PageExtractor
-from crawler.identity import url_id
 from crawler.items import ExtractOptions, FetchedPage, LinkRecord, manifest_record
 from crawler.outcomes import ERROR, OK
 from crawler.storage import StorageError
@@ -35,6 +39,26 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+
+
+class StorageClock:
+    """The CPU a pipeline's writes take, summed into ``cpu/storage`` when it closes (a
+    stats call per write would cost more than some writes)."""
+
+    def __init__(self, stats: Any) -> None:
+        self.stats = stats
+        self.seconds = 0.0
+
+    @contextmanager
+    def timing(self) -> Iterator[None]:
+        started = time.process_time()
+        try:
+            yield
+        finally:
+            self.seconds += time.process_time() - started
+
+    def close(self) -> None:
+        self.stats.inc_value(STAT_CPU_STORAGE, round(self.seconds, 3), start=0.0)
 
 
 def _fail_run(crawler: Crawler, exc: Exception) -> None:
@@ -97,6 +121,7 @@ class ExtractPipeline:
     def close_spider(self) -> None:
         if self.extractor.pool is not None:
             self.stats.set_value("extract/worker_restarts", self.extractor.restarts)
+        self.stats.set_value(STAT_CPU_EXTRACTION, round(self.extractor.cpu_seconds, 3))
         self.extractor.close()
 
 
@@ -108,14 +133,19 @@ class LinksPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.archive = archive_of(crawler)
+        self.clock = StorageClock(crawler.stats)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LinksPipeline:
         return cls(crawler)
 
+    def close_spider(self) -> None:
+        self.clock.close()
+
     def _write(self, link: LinkRecord) -> None:
         try:
-            self.archive.add_link(link)
+            with self.clock.timing():
+                self.archive.add_link(link)
         except StorageError as exc:
             _fail_run(self.crawler, exc)
             return
@@ -127,7 +157,7 @@ class LinksPipeline:
         elif isinstance(item, FetchedPage) and item.links:
             seen: set[str] = set()
             for link in item.links:
-                to = url_id(link.url)
+                to = link.id
                 if to not in seen:
                     seen.add(to)
                     self._write(LinkRecord(item.id, to, link.url, link.anchor))
@@ -146,16 +176,21 @@ class TextDumpPipeline:
             raise NotConfigured
         self.crawler = crawler
         self.archive = archive_of(crawler)
+        self.clock = StorageClock(crawler.stats)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> TextDumpPipeline:
         return cls(crawler)
 
+    def close_spider(self) -> None:
+        self.clock.close()
+
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage) or item.outcome != OK or item.article is None:
             return item
         try:
-            relative = self.archive.write_dump(item.seq, item.id, page_dump(item))
+            with self.clock.timing():
+                relative = self.archive.write_dump(item.seq, item.id, page_dump(item))
         except StorageError as exc:
             _fail_run(self.crawler, exc)
             return dataclasses.replace(item, outcome=ERROR, error=str(exc))
@@ -172,17 +207,22 @@ class ManifestPipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.archive = archive_of(crawler)
+        self.clock = StorageClock(crawler.stats)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ManifestPipeline:
         return cls(crawler)
 
+    def close_spider(self) -> None:
+        self.clock.close()
+
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
             return item
-        record = manifest_record(item)
         try:
-            self.archive.record(record, item.warc)
+            with self.clock.timing():
+                record = manifest_record(item)
+                self.archive.record(record, item.warc)
         except StorageError as exc:
             _fail_run(self.crawler, exc)
             return item

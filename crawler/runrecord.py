@@ -16,6 +16,7 @@ from crawler import __version__ as PROJECT_VERSION
 from crawler.contracts import (
     PROJECT_STAT_PREFIXES,
     STAT_ARCHIVE_WRITE_ERRORS,
+    STAT_CPU_PREFIX,
     STAT_FINISH_REASON,
     STAT_HOST_PREFIX,
     STAT_INPUT_COMPLETE,
@@ -155,6 +156,12 @@ def build_run_record(
             "media_links_skipped": stats.get(STAT_MEDIA_LINKS_SKIPPED, 0),
         }
     record["hosts"] = _hosts(stats)
+    # Where the CPU went: the crawler process, and within it or beside it extraction,
+    # WARC writing and storage (seconds).
+    record["cpu_seconds"] = {
+        k.removeprefix(STAT_CPU_PREFIX): round(v, 3)
+        for k, v in sorted(stats.items()) if k.startswith(STAT_CPU_PREFIX)
+    }  # fmt: skip
     # Every counter of this project, for the questions the fields above do not answer.
     record["counters"] = {
         k: v for k, v in sorted(stats.items())

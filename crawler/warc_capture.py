@@ -23,6 +23,7 @@ from crawler.contracts import (
     META_EARLIER,
     META_FETCHED_AT,
     META_WARC,
+    STAT_CPU_WARC,
     STAT_WARC_FILES,
     STAT_WARC_RECORDS,
     STAT_WARC_WRITE_ERRORS,
@@ -151,20 +152,22 @@ class WarcCaptureMiddleware:
 
     def spider_closed(self) -> None:
         files: list[str] = []
-        records = 0
+        records, cpu = 0, 0.0
         try:
             if self.pool is not None:
-                files, records = self.pool.submit(process_close).result()
+                files, records, cpu = self.pool.submit(process_close).result()
                 self.pool.shutdown(wait=True)
             else:
                 assert self.writer is not None
                 self.writer.close()
                 files, records = list(self.writer.files_written), self.writer.records_written
+                cpu = self.writer.cpu_seconds
         except (WarcWriteError, BrokenProcessPool) as exc:
             self.stats.inc_value(STAT_WARC_WRITE_ERRORS)
             logger.error("WARC writer failed at close: %s", exc)
         self.stats.set_value(STAT_WARC_FILES, files)
         self.stats.set_value(STAT_WARC_RECORDS, records)
+        self.stats.set_value(STAT_CPU_WARC, round(cpu, 3))
 
 
 def warcinfo(settings: Any) -> dict[str, str]:

@@ -68,6 +68,13 @@ def start_worker(initializer: Callable[..., None] | None, *args: Any) -> None:
         initializer(*args)
 
 
+def timed_call(function: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """*function*(*args) and the CPU seconds it took (in the worker that ran it)."""
+    started = time.process_time()
+    result = function(*args)
+    return result, time.process_time() - started
+
+
 def load_function(path: str) -> Callable[..., Any]:
     """``package.module.function`` -> the function (it must be importable in workers too)."""
     module, _, name = path.rpartition(".")
@@ -100,6 +107,7 @@ class WorkerPool:
         self.in_flight = 0
         self.most_in_flight = 0
         self.restarts = 0
+        self.cpu_seconds = 0.0  # CPU the jobs took in the workers
         self._context = worker_context()
         self._pool = self._new_pool()
         self._places: asyncio.Semaphore | None = None
@@ -150,11 +158,14 @@ class WorkerPool:
             raise
 
     async def _call(self, executor: ProcessPoolExecutor, args: tuple[Any, ...]) -> Any:
-        future = asyncio.get_running_loop().run_in_executor(executor, self.function, *args)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(executor, timed_call, self.function, *args)
         try:
-            return await asyncio.wait_for(future, self.timeout)
+            result, cpu = await asyncio.wait_for(future, self.timeout)
         except TimeoutError:
             raise WorkerTimeoutError(f"took longer than {self.timeout:g} s") from None
+        self.cpu_seconds += cpu
+        return result
 
     async def _isolated(self, args: tuple[Any, ...]) -> Any:
         if self._quarantine is None:

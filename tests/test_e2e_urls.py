@@ -265,6 +265,11 @@ def test_run_record(crawl: CrawlResult, url_list: Path):
     warcinfos = len(record["warc_files"])
     assert record["warc_records"] == warcinfos + 2 * counters["warc/exchanges"]
     assert counters["text/files"] == record["text_files"] == expected["ok"]
+    # where the CPU went: every stage measured, storage is part of the crawler process
+    cpu = record["cpu_seconds"]
+    assert set(cpu) == {"crawler", "extraction", "storage", "warc"}
+    assert all(seconds > 0 for seconds in cpu.values()), cpu
+    assert cpu["storage"] < cpu["crawler"]
 
 
 def test_rerun_same_names_same_bodies_and_warc_rotation(

@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,7 +41,7 @@ from crawler.cdxindex import (
     indexed_files,
     rebuild_index,
 )
-from crawler.extraction import split_dump
+from crawler.dumps import split_dump
 from crawler.identity import text_filename
 from crawler.items import LinkRecord, ManifestRecord, WarcPointer
 from crawler.state import SqliteStateStore, StateStore, UrlState
@@ -265,8 +265,9 @@ class Archive:
         """Bytes of whole manifest lines so far (a run's lines lie between two of these)."""
         return self.manifest_path.stat().st_size if self.manifest_path.exists() else 0
 
-    def add_link(self, link: LinkRecord) -> None:
-        self._links.write(link)
+    def add_links(self, links: Iterable[LinkRecord]) -> None:
+        """Appends links to ``links.jsonl`` (a document's links in one write)."""
+        self._links.write(links)
 
     def write_run_record(self, started: datetime, record: dict[str, Any]) -> Path:
         """``runs/<start time>.json``, written durably (the run's status lives there)."""

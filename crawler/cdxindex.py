@@ -24,9 +24,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-import surt
-from cdxj_indexer.main import CDXJIndexer
-
 INDEXED_RECORDS = ("response", "revisit", "request")
 
 
@@ -47,6 +44,10 @@ class MementoAlias(NamedTuple):
 def index_lines(paths: Iterable[Path], aliases: Iterable[MementoAlias] = ()) -> list[str]:
     """The sorted CDXJ lines of the WARC files *paths* (named by file name alone), and a
     line per alias whose record is in them."""
+    # Imported here: cdxj-indexer and surt (pkg_resources, tldextract) cost 0.3 s to
+    # import, which a crawl pays only at its end, when it indexes.
+    from cdxj_indexer.main import CDXJIndexer
+
     lines: list[str] = []
     wanted = {(a.warc_file, a.warc_offset): a for a in aliases}
     for path in paths:
@@ -87,6 +88,8 @@ def indexed_as(line: dict) -> tuple[str, str]:
 
 def url_key(url: str) -> str:
     """The SURT sort key of *url*, as cdxj-indexer writes it."""
+    import surt  # see index_lines
+
     try:
         return surt.surt(url)
     except ValueError:  # what surt cannot parse is keyed as itself, as cdxj-indexer does

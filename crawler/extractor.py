@@ -15,15 +15,32 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from crawler.extraction import ExtractionError, quiet_trafilatura_logging
 from crawler.items import Extraction, ExtractOptions, FetchedPage
 from crawler.outcomes import ERROR, NO_TEXT, OK
-from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError, timed_call
+from crawler.workers import (
+    FunctionLoadError,
+    WorkerCrashedError,
+    WorkerPool,
+    WorkerTimeoutError,
+    timed_call,
+)
 
 logger = logging.getLogger(__name__)
 
 # Media types trafilatura can read; anything else is archived but not extracted.
 HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
+
+
+class ExtractionError(Exception):
+    """trafilatura failed on a page (a bug or a pathological document), not 'no article'."""
+
+
+def quiet_trafilatura_logging() -> None:
+    """trafilatura logs empty pages at WARNING/ERROR; for a crawler they are an outcome
+    (``no_text``), so they must not count as crawl errors. (By logger name: this process
+    need not import trafilatura.)"""
+    for name in ("trafilatura", "htmldate", "courlan", "justext"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 class PageExtractor:
@@ -73,7 +90,7 @@ class PageExtractor:
                 self.inline_cpu_seconds += cpu
             else:
                 extraction = await self.pool.run(*args)
-        except (ExtractionError, WorkerTimeoutError, WorkerCrashedError) as exc:
+        except (ExtractionError, FunctionLoadError, WorkerTimeoutError, WorkerCrashedError) as exc:
             kind = type(exc).__name__.removesuffix("Error").lower()
             self.count(f"extract/errors/{kind}")
             logger.error("Extraction failed for %s: %s", item.url, exc)

@@ -27,13 +27,13 @@ from crawler.contracts import (
     STAT_TEXT_FILES,
     outcome_stat,
 )
+from crawler.dumps import page_dump
 from crawler.extensions import archive_of
-from crawler.extraction import page_dump
 from crawler.extractor import PageExtractor
 from crawler.items import ExtractOptions, FetchedPage, LinkRecord, manifest_record
 from crawler.outcomes import ERROR, OK
 from crawler.storage import StorageError
-from crawler.workers import load_function
+from crawler.workers import FunctionRef, load_function
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -95,10 +95,13 @@ class ExtractPipeline:
         workers = (os.cpu_count() or 1) if workers in (None, "") else int(workers)
         if workers < 0:
             raise ValueError(f"EXTRACT_WORKERS must be >= 0, got {workers}")
+        workers = workers if self.enabled else 0
+        path = settings.get("EXTRACT_FUNCTION")
         self.extractor = PageExtractor(
-            load_function(settings.get("EXTRACT_FUNCTION")),
+            # Workers import the extractor (trafilatura) themselves; this process need not.
+            FunctionRef(path) if workers else load_function(path),
             options,
-            workers=workers if self.enabled else 0,
+            workers=workers,
             timeout=settings.getfloat("EXTRACT_TIMEOUT"),
             max_in_flight=settings.getint("EXTRACT_MAX_IN_FLIGHT") or 2 * max(workers, 1),
             count=self.stats.inc_value,
@@ -107,6 +110,10 @@ class ExtractPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         return cls(crawler)
+
+    def open_spider(self) -> None:
+        if self.extractor.pool is not None:
+            self.extractor.pool.warm_up()
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage) or item.outcome is not None:
@@ -142,25 +149,26 @@ class LinksPipeline:
     def close_spider(self) -> None:
         self.clock.close()
 
-    def _write(self, link: LinkRecord) -> None:
+    def _write(self, links: list[LinkRecord]) -> None:
         try:
             with self.clock.timing():
-                self.archive.add_link(link)
+                self.archive.add_links(links)
         except StorageError as exc:
             _fail_run(self.crawler, exc)
             return
-        self.crawler.stats.inc_value("links/written")
+        self.crawler.stats.inc_value("links/written", len(links))
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, LinkRecord):
-            self._write(item)
+            self._write([item])
         elif isinstance(item, FetchedPage) and item.links:
             seen: set[str] = set()
+            records = []
             for link in item.links:
-                to = link.id
-                if to not in seen:
-                    seen.add(to)
-                    self._write(LinkRecord(item.id, to, link.url, link.anchor))
+                if link.id not in seen:
+                    seen.add(link.id)
+                    records.append(LinkRecord(item.id, link.id, link.url, link.anchor))
+            self._write(records)
         return item
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive import Archive
-from crawler.extraction import page_dump
+from crawler.dumps import page_dump
 from crawler.extractor import PageExtractor
 from crawler.identity import format_seq, text_filename, url_id
 from crawler.items import FetchedPage, Memento, PageRef, WarcPointer, manifest_record

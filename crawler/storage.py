@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
@@ -115,13 +116,18 @@ class JsonLinesWriter:
             raise StorageError(f"cannot open {self.kind} {self.path}: {exc}") from exc
 
     def write_object(self, data: dict) -> None:
+        self.write_objects((data,))
+
+    def write_objects(self, objects: Iterable[dict]) -> None:
+        """Lines in one write call: a kill can tear at most the last line."""
         if self._fh is None:
             self.open()
         assert self._fh is not None
-        line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        lines = "".join(
+            json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n" for data in objects
+        )
         try:
-            # One write call per line: a kill can tear at most the last line.
-            self.position += self._fh.write((line + "\n").encode("utf-8"))
+            self.position += self._fh.write(lines.encode("utf-8"))
             self._fh.flush()
         except OSError as exc:
             raise StorageError(f"cannot append to {self.kind} {self.path}: {exc}") from exc
@@ -158,9 +164,10 @@ class LinksWriter(JsonLinesWriter):
 
     kind = "links file"
 
-    def write(self, link: LinkRecord) -> None:
-        self.write_object(
+    def write(self, links: Iterable[LinkRecord]) -> None:
+        self.write_objects(
             {"from": link.from_, "to": link.to, "url": link.url, "anchor": link.anchor}
+            for link in links
         )
 
 

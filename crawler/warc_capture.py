@@ -11,7 +11,6 @@ from importlib.metadata import version as dist_version
 from typing import TYPE_CHECKING, Any
 
 import scrapy
-import trafilatura
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
@@ -175,7 +174,7 @@ def warcinfo(settings: Any) -> dict[str, str]:
     info = {
         "software": (
             f"newsarchiver/{PROJECT_VERSION} scrapy/{scrapy.__version__} "
-            f"warcio/{dist_version('warcio')} trafilatura/{trafilatura.__version__}"
+            f"warcio/{dist_version('warcio')} trafilatura/{dist_version('trafilatura')}"
         ),
         "http-header-user-agent": settings.get("USER_AGENT"),
         "operator": settings.get("CRAWLER_CONTACT") or None,

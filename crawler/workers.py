@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import importlib
+import importlib.util
 import multiprocessing
 import os
 import signal
@@ -21,6 +22,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 
@@ -75,16 +78,59 @@ def timed_call(function: Callable[..., Any], *args: Any) -> tuple[Any, float]:
     return result, time.process_time() - started
 
 
+class FunctionLoadError(ValueError):
+    """An import path does not name a callable."""
+
+
 def load_function(path: str) -> Callable[..., Any]:
     """``package.module.function`` -> the function (it must be importable in workers too)."""
     module, _, name = path.rpartition(".")
     try:
         function = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise ValueError(f"cannot import {path!r}: {exc}") from None
+        raise FunctionLoadError(f"cannot import {path!r}: {exc}") from None
     if not callable(function):
-        raise ValueError(f"{path!r} is not callable")
+        raise FunctionLoadError(f"{path!r} is not callable")
     return function
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    """A function named by its import path, imported where it is first called.
+
+    What a pool's jobs run: it pickles as its path, so the worker imports the function's
+    module (trafilatura, for the extractor) and the process that submits the jobs never
+    has to (half a second of a short crawl's start-up). The module must exist (checked
+    here, without importing it); a missing name fails each call with FunctionLoadError.
+    """
+
+    path: str
+
+    def __post_init__(self) -> None:
+        module, _, name = self.path.rpartition(".")
+        try:
+            found = bool(module and name) and importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise FunctionLoadError(f"cannot import {self.path!r}: no such module")
+
+    def load(self) -> Callable[..., Any]:
+        return _loaded(self.path)
+
+    def __call__(self, *args: Any) -> Any:
+        return _loaded(self.path)(*args)
+
+
+@cache
+def _loaded(path: str) -> Callable[..., Any]:
+    return load_function(path)
+
+
+def warm(function: Callable[..., Any]) -> None:
+    """Import what a job of *function* needs (a pool's first job; see WorkerPool.warm_up)."""
+    if isinstance(function, FunctionRef):
+        function.load()
 
 
 class WorkerPool:
@@ -182,6 +228,14 @@ class WorkerPool:
                 raise
             finally:
                 executor.shutdown(wait=False, cancel_futures=True)
+
+    def warm_up(self) -> None:
+        """Start every worker and import the job's function there, without waiting: the
+        workers get ready while the first pages download, not before the crawl starts.
+        (The executor starts a spawn-context worker per job submitted while none is idle.)
+        """
+        for _ in range(self.workers):
+            self._pool.submit(warm, self.function)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -39,3 +39,10 @@ def fail(message: str) -> None:
 def dispatch(job: str, *args):
     """Run the job named *job*: one pool function that can crash, hang or compute."""
     return globals()[job](*args)
+
+
+def imported(module: str) -> bool:
+    """Whether this worker has imported *module* (a warm-up test)."""
+    import sys
+
+    return module in sys.modules

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from crawler.archive import Archive, ArchiveLockedError, Recovery
-from crawler.extraction import render_dump
+from crawler.dumps import render_dump
 from crawler.items import LinkRecord, ManifestRecord, WarcPointer
 from crawler.storage import StorageError
 from crawler.warc import HttpExchange, WarcWriter, iter_records
@@ -143,7 +143,7 @@ def test_writers_and_readers(tmp_path: Path):
         relative = archive.write_dump("007", "00000000000000ab", text)
         assert relative == "text/007_00000000000000ab.txt"
         archive.record(record("007", text_file=relative, final_url="http://x.example/"), pointer)
-        archive.add_link(LinkRecord("seed.md", "00000000000000ab", "http://x.example/", "x"))
+        archive.add_links([LinkRecord("seed.md", "00000000000000ab", "http://x.example/", "x")])
         # flushed per line: readable while the archive is open
         assert [line["seq"] for line in archive.manifest_records()] == ["007"]
         state = archive.previous(record("007").id)

@@ -90,9 +90,12 @@ def test_compressed_html_is_not_charset_sniffed_before_decompression(make_crawle
 
     sniffed: list[bytes] = []
     real = TextResponse._auto_detect_fun
-    monkeypatch.setattr(
-        TextResponse, "_auto_detect_fun", lambda self, text: sniffed.append(text) or real(self, text)
-    )
+
+    def detect(self: TextResponse, text: bytes) -> str | None:
+        sniffed.append(text)
+        return real(self, text)
+
+    monkeypatch.setattr(TextResponse, "_auto_detect_fun", detect)
     html = '<html><head><meta charset="windows-1251"></head><p>Новости</p></html>'
     request = Request("http://news.example/page.html")
     wire = HtmlResponse(

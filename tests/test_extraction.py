@@ -4,13 +4,8 @@ import pytest
 import yaml
 
 from crawler.decoding import decode_html
-from crawler.extraction import (
-    detect_language,
-    extract_article,
-    front_matter,
-    render_dump,
-    split_dump,
-)
+from crawler.dumps import front_matter, render_dump, split_dump
+from crawler.extraction import detect_language, extract_article
 from crawler.items import Article, ExtractOptions
 from crawler.prose import has_prose
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extraction import extract_page, page_dump
+from crawler.dumps import page_dump
+from crawler.extraction import extract_page
 from crawler.identity import url_id
 from crawler.items import ExtractOptions, FetchedPage, Memento, PageRef, WarcPointer
 

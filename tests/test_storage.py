@@ -83,11 +83,18 @@ def test_manifest_writer_position_is_the_end_of_the_last_line(tmp_path):
 def test_links_writer(tmp_path):
     path = tmp_path / "links.jsonl"
     writer = LinksWriter(path)
-    writer.write(LinkRecord("seed.md", "0123456789abcdef", "http://x.example/", "Ünï"))
+    writer.write([LinkRecord("seed.md", "0123456789abcdef", "http://x.example/", "Ünï")])
+    writer.write([])  # a document with no links: nothing written
+    writer.write(
+        LinkRecord("a.md", f"{n:016x}", f"http://x.example/{n}", "") for n in range(2)
+    )  # a document's links: one write call, whole lines
     writer.close()
     assert read_lines(path) == [
-        {"from": "seed.md", "to": "0123456789abcdef", "url": "http://x.example/", "anchor": "Ünï"}
+        {"from": "seed.md", "to": "0123456789abcdef", "url": "http://x.example/", "anchor": "Ünï"},
+        {"from": "a.md", "to": "0000000000000000", "url": "http://x.example/0", "anchor": ""},
+        {"from": "a.md", "to": "0000000000000001", "url": "http://x.example/1", "anchor": ""},
     ]
+    assert writer.position == path.stat().st_size
 
 
 def test_stale_temp_files_are_removed_but_never_a_dump(tmp_path):

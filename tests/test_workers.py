@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError, load_function
+from crawler.workers import (
+    FunctionLoadError,
+    FunctionRef,
+    WorkerCrashedError,
+    WorkerPool,
+    WorkerTimeoutError,
+    load_function,
+)
 from tests import pool_jobs
 
 # Jobs that should finish get a limit far above their run time (spawning a worker is
@@ -27,7 +34,7 @@ def process_ended(pid: int, within: float = 5.0) -> bool:
     while True:
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # gone before, or while, reading
             return True
         if stat.rpartition(")")[2].split()[0] in ("Z", "X"):
             return True
@@ -194,6 +201,47 @@ def test_load_function_rejects_bad_paths(path, message):
     with pytest.raises(ValueError, match=message) as info:
         load_function(path)
     assert repr(path) in str(info.value)
+
+
+def test_function_ref_runs_where_it_is_called_and_pickles_as_its_path():
+    import pickle
+
+    ref = FunctionRef("tests.pool_jobs.square")
+    assert ref(7) == 49 and ref.load() is pool_jobs.square
+    assert pickle.loads(pickle.dumps(ref)) == ref
+    assert b"tests.pool_jobs.square" in pickle.dumps(ref)
+    with pytest.raises(FunctionLoadError, match="no such module"):
+        FunctionRef("tests.no_such_module.square")  # caught where the crawl starts
+    missing = FunctionRef("tests.pool_jobs.no_such_function")  # caught per call
+    with pytest.raises(FunctionLoadError, match="cannot import"):
+        missing(1)
+
+
+def test_a_function_ref_pool_imports_its_module_in_the_workers_only():
+    """The submitting process never imports the job's module; warm_up starts every
+    worker and imports it there before the first job arrives."""
+    import subprocess
+    import sys
+
+    script = """
+import asyncio, sys
+from crawler.workers import FunctionRef, WorkerPool
+
+async def main():
+    pool = WorkerPool(FunctionRef("tests.pool_jobs.imported"), 2, timeout=30, max_in_flight=2)
+    pool.warm_up()
+    started = len(pool._pool._processes)
+    results = await asyncio.gather(*(pool.run("tests.pool_jobs") for _ in range(4)))
+    pool.close()
+    print(started, all(results), "tests.pool_jobs" in sys.modules)
+
+asyncio.run(main())
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parent.parent, timeout=60,
+    ).stdout.split()  # fmt: skip
+    assert out == ["2", "True", "False"]
 
 
 @pytest.mark.parametrize(

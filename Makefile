@@ -13,7 +13,7 @@ PORT ?= 8080
 CHROMIUM ?= chromium
 export CHROMIUM  # the tests start the same binary
 
-.PHONY: demo test lint bench clean replay replay-env browser
+.PHONY: demo test lint bench clean replay replay-env browser redis
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,16 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "The replay tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-# The replay tests drive pywb and py-wacz from their venv, and headless Chromium.
-test: lint replay-env browser
+# redis-server for the distributed-job tests (Debian's package; as root this installs it).
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+	  else echo "The distributed-job tests need redis-server: sudo apt-get install redis-server" >&2; exit 1; fi; }
+
+# The replay tests drive pywb and py-wacz from their venv, and headless Chromium; the
+# distributed-job tests a redis-server.
+test: lint replay-env browser redis
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed

@@ -83,7 +83,13 @@ class Recovery:
 class Archive:
     """One archive directory. ``with Archive(root) as archive:`` opens and closes it."""
 
-    def __init__(self, root: str | Path, *, recrawl_after: timedelta | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        recrawl_after: timedelta | None = None,
+        state: StateStore | None = None,
+    ) -> None:
         self.root = Path(root)
         self.warc_dir = self.root / "warc"
         self.text_dir = self.root / "text"
@@ -99,7 +105,9 @@ class Archive:
         self.recovery = Recovery()
         self.recovered_warcs: list[str] = []  # WARC files recovery closed (a killed run's)
         self._lock: IO[str] | None = None
-        self._state: SqliteStateStore | None = None
+        self._state: StateStore | None = None
+        # A distributed job's state lives in Redis (crawler.redisstate); else SQLite here.
+        self._shared_state = state
         self._manifest = ManifestWriter(self.manifest_path)
         self._links = LinksWriter(self.links_path)
 
@@ -118,7 +126,7 @@ class Archive:
             temp = sum(remove_stale_temp_files(d) for d in (self.text_dir, self.runs_dir))
             manifest_cut = repair_torn_tail(self.manifest_path)
             links_cut = repair_torn_tail(self.links_path)
-            self._state = SqliteStateStore(self.state_path).open()
+            self._state = self._shared_state or SqliteStateStore(self.state_path).open()
             recorded = self._state.catch_up(self.manifest_path)
         except BaseException:
             self.close()

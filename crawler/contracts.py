@@ -34,6 +34,9 @@ META_FEED_SITE = "feed_site"
 """Name of the site a feed, sitemap or homepage request belongs to (feeds spider, its own)."""
 META_INDEX_DEPTH = "index_depth"
 """Sitemap-index nesting depth of a sitemap request (feeds spider, its own)."""
+META_FRONTIER_ENTRY = "frontier_entry"
+"""Stream id of the distributed job's entry a request is for (Redis scheduler, its own:
+a retry or redirect carrying it stays with the worker that holds the entry)."""
 
 # -- stats that decide the run's status and fill the run record ---------------------------
 STAT_INPUT_TOTAL = "input/total"
@@ -107,7 +110,7 @@ STAT_RESPONSES = "downloader/response_count"
 PROJECT_STAT_PREFIXES = (
     "input/", "discovered/", "pages/", "manifest/", "extract/", "text/", "links/", "warc/",
     "wayback/", "discovery/", "seeds/", "recovery/", "netguard/", "retry/", "robotstxt/",
-    "index/", "cpu/",
+    "index/", "cpu/", "job/",
 )  # fmt: skip
 
 

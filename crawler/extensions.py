@@ -7,6 +7,7 @@ import resource
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -73,7 +74,14 @@ class ArchiveExtension:
         self.crawler = crawler
         settings = crawler.settings
         recrawl_after = parse_duration(settings.get("RECRAWL_AFTER"))
-        self.archive = Archive(settings["ARCHIVE_DIR"], recrawl_after=recrawl_after)
+        root, state, self.frontier = Path(settings["ARCHIVE_DIR"]), None, None
+        if settings.get("JOB"):
+            # One worker of a distributed job: its own part of the archive, shared state.
+            from crawler.distributed import open_job
+
+            self.frontier, state = open_job(settings)
+            root = root / "workers" / self.frontier.worker
+        self.archive = Archive(root, recrawl_after=recrawl_after, state=state)
         recovery = self.archive.open()
         for key, count in recovery.counts().items():
             crawler.stats.set_value(STAT_RECOVERY_PREFIX + key, count)

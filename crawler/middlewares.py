@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 scrapy_cookies._split_domain = TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)
 
 
-async def _sleep(seconds: float) -> None:
+async def reactor_sleep(seconds: float) -> None:
+    """Wait *seconds* without blocking the reactor."""
     if seconds > 0:
         await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
@@ -186,7 +187,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             delay = max(asked or 0.0, self._wait_for(result))
             if asked is not None:
                 self.crawler.stats.inc_value("retry/retry_after_honoured")
-            await _sleep(delay)
+            await reactor_sleep(delay)
         return result
 
     async def process_exception(
@@ -194,7 +195,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
     ) -> Request | Response | None:
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
-            await _sleep(self._wait_for(result))
+            await reactor_sleep(self._wait_for(result))
         return result
 
 

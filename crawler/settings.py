@@ -133,8 +133,28 @@ RETRY_BACKOFF_MAX = 60.0
 # Honour Retry-After on 429/503 up to this many seconds; a longer wait gives up instead.
 RETRY_AFTER_MAX = 120.0
 
+# --- distributed jobs (crawler.distributed; `scrapy enqueue`, `scrapy job`, `scrapy merge`) --
+# A job name turns a crawl into one worker of that job: its URLs come from Redis (the
+# RedisScheduler), its outputs go to ARCHIVE_DIR/workers/<REDIS_WORKER>/, its state to Redis.
+JOB = ""
+REDIS_URL = ""  # e.g. redis://127.0.0.1:6379/0
+REDIS_WORKER = ""  # this worker's stable name (default: the host name)
+REDIS_PREFIX = "newsarchiver"  # of every key the jobs use
+# An entry a worker took and has not finished within this many seconds (it renews the
+# lease of what it holds every third of it) is taken over by another worker.
+REDIS_LEASE = 60.0
+# Taken this many times without an outcome (it kills its workers): `error: poison`.
+REDIS_MAX_DELIVERIES = 3
+REDIS_BATCH = 16  # entries taken per Redis read
+# Requests per second per host across all the job's workers (token bucket in Redis;
+# 0: off, each worker keeps only its own AutoThrottle/DOWNLOAD_DELAY spacing).
+REDIS_HOST_RATE = 8.0
+REDIS_HOST_BURST = 4.0
+
 # --- components -------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    # Distributed jobs only: per-host spacing shared by every worker (REDIS_HOST_RATE).
+    "crawler.distributed.SharedHostRateMiddleware": 80,
     # First on the way out, last on the way back: sees a page's final live answer (after
     # redirects and retries) and turns a dead link into a capture from the archive.
     "crawler.wayback_flow.WaybackMiddleware": 40,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,6 +104,29 @@ CREATE TABLE IF NOT EXISTS urls (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS validators (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT);
 """
+
+
+def manifest_lines_after(manifest: Path, start: int) -> Iterator[tuple[ManifestRecord, int]]:
+    """The manifest lines from byte *start* on (all of them if the file is now shorter:
+    replaced or truncated), each with the byte offset just past it."""
+    if not manifest.exists():
+        return
+    if start > manifest.stat().st_size:
+        start = 0
+    with manifest.open("rb") as fh:
+        fh.seek(start)
+        for raw in fh:
+            if not raw.endswith(b"\n"):
+                break  # a torn tail: not a line (the archive cuts it when opened)
+            start += len(raw)
+            try:
+                line = json.loads(raw)
+                record = ManifestRecord(**{k: line.get(k) for k in MANIFEST_FIELDS})
+            except (ValueError, TypeError, AttributeError):
+                continue
+            if not all(isinstance(line.get(k), str) for k in ("id", "seq", "url", "outcome")):
+                continue  # valid JSON, but no manifest line (a hand edit, a foreign file)
+            yield record, start
 
 
 class SqliteStateStore:
@@ -215,27 +239,10 @@ class SqliteStateStore:
 
     def catch_up(self, manifest: Path) -> int:
         """Record manifest lines written after the last recorded one; returns how many."""
-        if not manifest.exists():
-            return 0
-        start = int(self._meta("manifest_end") or 0)
-        if start > manifest.stat().st_size:  # replaced or truncated: read it all again
-            start = 0
         count = 0
-        with manifest.open("rb") as fh:
-            fh.seek(start)
-            for raw in fh:
-                if not raw.endswith(b"\n"):
-                    break  # a torn tail: not a line (the archive cuts it when opened)
-                start += len(raw)
-                try:
-                    line = json.loads(raw)
-                    record = ManifestRecord(**{k: line.get(k) for k in MANIFEST_FIELDS})
-                except (ValueError, TypeError, AttributeError):
-                    continue
-                if not all(isinstance(line.get(k), str) for k in ("id", "seq", "url", "outcome")):
-                    continue  # valid JSON, but no manifest line (a hand edit, a foreign file)
-                self.record(record, manifest_end=start)
-                count += 1
+        for record, end in manifest_lines_after(manifest, int(self._meta("manifest_end") or 0)):
+            self.record(record, manifest_end=end)
+            count += 1
         return count
 
     # -- feeds ---------------------------------------------------------------------------

@@ -161,6 +161,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/hostile/reset":
             self.close_connection = True
             return None
+        if path.startswith("/slow/"):  # /slow/<seconds>/<name>.html: an article, late
+            time.sleep(float(path.split("/")[2]))
+            return self._send(200, _read("news/2024/03/harbor-bridge-reopens.html"))
         if path.startswith("/paced/"):  # many distinct article URLs, served at a steady pace
             time.sleep(0.02)
             body = _read("news/2024/03/ferry-strike-ends.html").replace(

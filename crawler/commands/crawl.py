@@ -25,6 +25,10 @@ class Command(ScrapyCrawlCommand):
         if len(args) != 1:
             raise UsageError("give exactly one spider: scrapy crawl <spider> [-a name=value ...]")
         assert self.crawler_process
+        if self.settings.get("JOB") and self.settings.getpriority("SCHEDULER") == 0:
+            # A distributed job's worker: its share of the job comes from Redis.
+            settings = self.crawler_process.settings
+            settings.set("SCHEDULER", "crawler.distributed.RedisScheduler", priority="cmdline")
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()

@@ -37,6 +37,8 @@ class DiscoveringSpider(ArchiveSpider):
         if archive.is_done(state, refresh=self.refresh):
             self.crawler.stats.inc_value("discovered/already_archived")
             return None
-        self.crawler.stats.inc_value(STAT_INPUT_ENTRIES)
+        if not self.crawler.settings.get("JOB"):
+            # (in a distributed job an entry counts where it is finished: RedisScheduler)
+            self.crawler.stats.inc_value(STAT_INPUT_ENTRIES)
         seq = archive.state.seq_for(id_, url)
         return self.page_request(PageRef(url, id_, seq, via, date, depth), state)

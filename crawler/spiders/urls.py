@@ -36,13 +36,22 @@ class UrlsSpider(ArchiveSpider):
 
     def __init__(self, urls: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not urls:
-            raise ValueError("the urls spider needs a URL list: scrapy crawl urls -a urls=FILE")
         self.urls_path = urls
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> UrlsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        if crawler.settings.get("JOB"):
+            # A worker of a distributed job: its URLs come from the job (scrapy enqueue).
+            if spider.urls_path:
+                raise ValueError(
+                    "a job's URLs are queued with `scrapy enqueue JOB FILE`; its workers run "
+                    "`scrapy crawl urls -s JOB=... -s REDIS_URL=...` without -a urls"
+                )
+            spider._entries = None
+            return spider
+        if not spider.urls_path:
+            raise ValueError("the urls spider needs a URL list: scrapy crawl urls -a urls=FILE")
         # The same limit as Scrapy's UrlLengthMiddleware, which would drop longer URLs
         # silently. Opened now: a missing file or a bad header stops the crawl at start.
         max_length = crawler.settings.getint("URLLENGTH_LIMIT") or DEFAULT_MAX_URL_LENGTH
@@ -53,6 +62,9 @@ class UrlsSpider(ArchiveSpider):
         return {"urls": self.urls_path, **super().run_arguments()}
 
     async def start(self) -> AsyncIterator[Any]:
+        if self._entries is None:
+            return  # a job's worker: the RedisScheduler hands out the job's URLs
+            yield
         stats = self.crawler.stats
         archive = self.archive
         stats.set_value(STAT_INPUT_TOTAL, count_entries(self.urls_path))
@@ -88,4 +100,5 @@ class UrlsSpider(ArchiveSpider):
         stats.set_value(STAT_INPUT_COMPLETE, True)
 
     def closed(self, reason: str) -> None:
-        self._entries.close()  # releases the file when the crawl ends before the list does
+        if self._entries is not None:
+            self._entries.close()  # releases the file when the crawl ends before the list does

@@ -1,0 +1,72 @@
+"""``scrapy enqueue JOB FILE [--redis URL]``: queue a URL list as a distributed job.
+
+Idempotent: entries the job has ever queued are not queued again, so the same list (or
+a longer version of it) can be enqueued twice. Each entry keeps its list position as
+its seq, as ``scrapy crawl urls`` numbers it; invalid and repeated entries are queued
+with their outcome decided, so a worker writes their manifest lines too. Workers then
+run ``scrapy crawl urls -s JOB=JOB -s REDIS_URL=URL`` on any machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scrapy.exceptions import UsageError
+from scrapy.settings import BaseSettings
+
+from crawler.commandbase import OfflineCommand
+from crawler.frontier import FrontierError, RedisFrontier, connect, list_entries
+from crawler.urllists import DEFAULT_MAX_URL_LENGTH, InputFormatError
+
+
+def job_frontier(job: str, opts: argparse.Namespace, settings: BaseSettings) -> RedisFrontier:
+    url = opts.redis or settings.get("REDIS_URL")
+    if not url:
+        raise UsageError("give the Redis URL: --redis redis://HOST:6379/0 (or -s REDIS_URL=)")
+    try:
+        return RedisFrontier(connect(url), job, prefix=settings.get("REDIS_PREFIX"),
+                             lease=settings.getfloat("REDIS_LEASE"),
+                             max_deliveries=settings.getint("REDIS_MAX_DELIVERIES"))  # fmt: skip
+    except FrontierError as exc:  # a bad job name, redis-py missing
+        raise UsageError(str(exc), print_help=False) from None
+
+
+def add_redis_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--redis", metavar="URL", help="Redis URL (default: REDIS_URL)")
+
+
+class Command(OfflineCommand):
+    def syntax(self) -> str:
+        return "JOB FILE [--redis URL]"
+
+    def short_desc(self) -> str:
+        return "Queue a URL list as a distributed job (workers: scrapy crawl urls -s JOB=...)"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        add_redis_option(parser)
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        if len(args) != 2:
+            raise UsageError("give a job name and a URL list: scrapy enqueue JOB FILE")
+        job, path = args
+        max_length = self.settings.getint("URLLENGTH_LIMIT") or DEFAULT_MAX_URL_LENGTH
+        frontier = job_frontier(job, opts, self.settings)  # a usage error before anything
+        try:
+            entries = list(list_entries(path, max_length))
+            added = frontier.enqueue(entries)
+            status = frontier.status()
+        except (FrontierError, InputFormatError, OSError) as exc:
+            print(f"Cannot enqueue {path}: {exc}", file=sys.stderr)
+            self.exitcode = 1
+            return
+        except Exception as exc:  # redis-py's errors: an unreachable or refusing server
+            print(f"Cannot enqueue {path}: Redis: {exc}", file=sys.stderr)
+            self.exitcode = 1
+            return
+        busy = sum(status.pending.values())
+        print(f"{added} of {len(entries)} entries queued in job {job} "
+              f"({len(entries) - added} queued before); the job has {status.queued} "
+              f"waiting, {busy} in progress, {status.done} done")  # fmt: skip

@@ -1,0 +1,277 @@
+"""Distributed jobs: N workers, one Redis, one crawl (``-s JOB=NAME -s REDIS_URL=...``).
+
+:func:`open_job` connects a worker to its job (ArchiveExtension calls it: the worker's
+outputs go to ``ARCHIVE_DIR/workers/<REDIS_WORKER>/``, its state to Redis).
+:class:`RedisScheduler` (``SCHEDULER``) replaces Scrapy's scheduler: page requests go
+into the job's stream as JSON and come out as this worker's share; an entry is
+acknowledged when its page's item has left the pipelines (manifest line flushed, WARC
+records written before it), never when it is taken. Retries, redirects and Internet
+Archive steps of an entry stay in a local queue: the entry is still this worker's.
+:class:`SharedHostRateMiddleware` spaces requests to each host across all workers.
+
+Reads: settings ``JOB``, ``REDIS_*``; the ``item_scraped``, ``item_error``,
+``item_dropped`` and ``spider_idle`` signals. Writes: the job's Redis keys
+(crawler.frontier), manifest lines for entries that end without a fetch (invalid or
+duplicate list entries, poison pages), stats ``job/*``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+
+from crawler.contracts import (
+    META_FRONTIER_ENTRY,
+    META_PAGE,
+    STAT_INPUT_COMPLETE,
+    STAT_INPUT_ENTRIES,
+    STAT_INPUT_SKIPPED,
+    STAT_MANIFEST_LINES,
+    outcome_stat,
+)
+from crawler.frontier import Entry, FrontierError, RedisFrontier, connect, entry_data, page_of
+from crawler.hostrate import HostRate
+from crawler.items import FetchedPage, PageRef, manifest_record
+from crawler.middlewares import reactor_sleep
+from crawler.outcomes import ERROR
+from crawler.redisstate import RedisStateStore
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request
+    from scrapy.settings import BaseSettings
+
+    from crawler.archive import Archive
+
+logger = logging.getLogger(__name__)
+# A worker's name is a directory name (ARCHIVE_DIR/workers/<name>) and a consumer name.
+_WORKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def worker_name(settings: BaseSettings) -> str:
+    """``REDIS_WORKER``, or this host's name: stable across restarts, so a restarted
+    worker is the same consumer (set it per process when one machine runs several)."""
+    name = settings.get("REDIS_WORKER") or socket.gethostname()
+    if not _WORKER_NAME.fullmatch(name):
+        raise FrontierError(f"invalid REDIS_WORKER {name!r}: letters, digits, '.', '_', '-'")
+    return name
+
+
+def open_job(settings: BaseSettings) -> tuple[RedisFrontier, RedisStateStore]:
+    """The job's frontier and state store for this worker, its name claimed (waiting up
+    to one lease for a dead predecessor's claim under the same name to lapse)."""
+    job, url = settings.get("JOB"), settings.get("REDIS_URL")
+    if not url:
+        raise FrontierError("JOB needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+    frontier = RedisFrontier(
+        connect(url), job, worker_name(settings),
+        prefix=settings.get("REDIS_PREFIX"),
+        lease=settings.getfloat("REDIS_LEASE"),
+        max_deliveries=settings.getint("REDIS_MAX_DELIVERIES"),
+    )  # fmt: skip
+    deadline = time.monotonic() + frontier.lease + 1.0
+    while True:
+        try:
+            frontier.claim_name()
+            break
+        except FrontierError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    return frontier, RedisStateStore(frontier.redis, frontier.key, frontier.worker)
+
+
+class RedisScheduler:
+    """Scrapy's scheduler for a distributed job (``SCHEDULER``; needs ``JOB``)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        from crawler.extensions import ArchiveExtension
+
+        extension = crawler.get_extension(ArchiveExtension)
+        if extension is None or extension.frontier is None:
+            raise NotConfigured("crawler.distributed.RedisScheduler needs -s JOB=... ")
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.frontier: RedisFrontier = extension.frontier
+        self.archive: Archive = extension.archive
+        settings = crawler.settings
+        self.batch = max(1, settings.getint("REDIS_BATCH"))
+        # Entries taken but not finished, at most: enough to keep every download slot busy.
+        self.max_held = max(self.batch, 2 * settings.getint("CONCURRENT_REQUESTS"))
+        self.local: deque[Request] = deque()  # follow-ups of entries held here
+        self.buffer: deque[Entry] = deque()  # taken, not yet handed to the engine
+        self.held: dict[str, str] = {}  # page id -> stream id, handed to the engine
+        self.spider: Any = None
+        self._renewing: Any = None
+        crawler.signals.connect(self._scraped, signal=signals.item_scraped)
+        crawler.signals.connect(self._released, signal=signals.item_error)
+        crawler.signals.connect(self._released, signal=signals.item_dropped)
+        crawler.signals.connect(self._idle, signal=signals.spider_idle)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedisScheduler:
+        return cls(crawler)
+
+    def open(self, spider: Any) -> None:
+        from twisted.internet import task
+
+        self.spider = spider
+        self._renewing = task.LoopingCall(self._renew)
+        self._renewing.start(self.frontier.lease / 3, now=False)
+
+    def close(self, reason: str) -> None:
+        if self._renewing is not None and self._renewing.running:
+            self._renewing.stop()
+        try:
+            status = self.frontier.status()
+            self.stats.set_value("job/done", status.done)
+            self.stats.set_value("job/dead_lettered", status.dead)
+            self.frontier.release_name()
+        except Exception as exc:  # Redis away: the name claim lapses by itself
+            logger.error("Could not read job %s at close: %s", self.frontier.job, exc)
+        if self.held or self.buffer:
+            # Interrupted: what this worker held is taken over once its lease lapses.
+            logger.warning("Leaving %d entries of job %s to other workers",
+                           len(self.held) + len(self.buffer), self.frontier.job)  # fmt: skip
+
+    def has_pending_requests(self) -> bool:
+        return bool(self.local or self.buffer)
+
+    def enqueue_request(self, request: Request) -> bool:
+        if META_FRONTIER_ENTRY in request.meta:
+            self.local.append(request)  # a retry, redirect or archive step of a held entry
+            return True
+        page = request.meta.get(META_PAGE)
+        if isinstance(page, PageRef):  # a URL to crawl: the job's, whoever found it
+            added = self.frontier.enqueue([(page.id, entry_data(page))])
+            self.stats.inc_value("job/enqueued" if added else "job/already_queued")
+            return True
+        self.local.append(request)  # this worker's own requests (feeds, sitemaps)
+        return True
+
+    def next_request(self) -> Request | None:
+        if self.local:
+            return self.local.popleft()
+        while True:
+            if not self.buffer and len(self.held) < self.max_held:
+                self.buffer.extend(self.frontier.take(self.batch))
+            if not self.buffer:
+                return None
+            request = self._request_for(self.buffer.popleft())
+            if request is not None:
+                return request
+
+    # -- one entry ------------------------------------------------------------------------
+    def _request_for(self, entry: Entry) -> Request | None:
+        """The request for *entry*, or None when it ends here (recorded and resolved)."""
+        try:
+            page = page_of(entry.data)
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.error("Dead-lettered malformed entry %s: %r", entry.entry_id, exc)
+            self.frontier.dead_letter(entry, f"malformed entry: {exc!r}")
+            return None
+        if entry.deliveries > self.frontier.max_deliveries:
+            # Delivered that often, it killed (or hung) every worker that took it.
+            error = (f"poison: taken {entry.deliveries} times without an outcome (each "
+                     f"worker that took it died or stalled); REDIS_MAX_DELIVERIES="
+                     f"{self.frontier.max_deliveries}")  # fmt: skip
+            logger.error("Dead-lettered %s: %s", page.url, error)
+            self.stats.inc_value("job/poison")
+            self._record(FetchedPage(page, outcome=ERROR, error=error))
+            self.frontier.dead_letter(entry, error)
+            self.stats.inc_value(STAT_INPUT_ENTRIES)
+            return None
+        if entry.deliveries > 1:
+            self.stats.inc_value("job/taken_over")
+        if outcome := entry.data.get("outcome"):
+            # Decided when the list was enqueued (an invalid or duplicate entry): its line.
+            self._record(FetchedPage(page, outcome=outcome, error=entry.data.get("error")))
+            self._resolve(entry.entry_id)
+            return None
+        state = self.archive.previous(page.id)
+        if self.archive.is_done(state, refresh=getattr(self.spider, "refresh", False)):
+            self.stats.inc_value(STAT_INPUT_SKIPPED)  # its earlier manifest line stands
+            self._resolve(entry.entry_id)
+            return None
+        request = self.spider.page_request(page, state)
+        request.meta[META_FRONTIER_ENTRY] = entry.entry_id
+        self.held[page.id] = entry.entry_id
+        return request
+
+    def _record(self, item: FetchedPage) -> None:
+        self.archive.record(manifest_record(item), None)
+        self.stats.inc_value(STAT_MANIFEST_LINES)
+        self.stats.inc_value(outcome_stat(item.outcome or ERROR))
+
+    def _resolve(self, entry_id: str) -> None:
+        self.frontier.ack([entry_id])
+        self.stats.inc_value(STAT_INPUT_ENTRIES)
+
+    # -- signals --------------------------------------------------------------------------
+    def _scraped(self, item: Any) -> None:
+        """The page's manifest line is written and flushed: its entry is done."""
+        if isinstance(item, FetchedPage) and (entry_id := self.held.pop(item.id, None)):
+            self._resolve(entry_id)
+
+    def _released(self, item: Any) -> None:
+        """A page failed in a pipeline (no manifest line): let its lease lapse, so that
+        the entry is taken again (and dead-lettered if it keeps failing)."""
+        if isinstance(item, FetchedPage) and self.held.pop(item.id, None):
+            self.stats.inc_value("job/released")
+
+    def _renew(self) -> None:
+        try:
+            self.frontier.renew(list(self.held.values()) + [e.entry_id for e in self.buffer])
+        except Exception as exc:  # Redis away for longer than the client retries
+            logger.error("Could not renew the leases of job %s: %s", self.frontier.job, exc)
+
+    def _idle(self) -> None:
+        """Nothing in flight here. Entries still held produced no item (a spider bug):
+        released, as above. The worker stays while the job has entries queued or pending
+        anywhere (a dead worker's are taken over when their lease lapses)."""
+        if self.held:
+            logger.error("Released %d entries that produced no manifest line", len(self.held))
+            self.stats.inc_value("job/released", len(self.held))
+            self.held.clear()
+        if not self.frontier.finished():
+            raise DontCloseSpider
+        self.stats.set_value(STAT_INPUT_COMPLETE, True)
+
+
+class SharedHostRateMiddleware:
+    """Spaces requests to each host across every worker of a job: at most
+    ``REDIS_HOST_RATE`` requests per second per host, a token bucket per host in Redis
+    (crawler.hostrate), so N workers do not hit a site N times as hard. Off outside
+    distributed jobs and with ``REDIS_HOST_RATE = 0``. Stat ``job/host_waits``."""
+
+    def __init__(self, crawler: Crawler, rate: HostRate) -> None:
+        self.stats = crawler.stats
+        self.rate = rate
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedHostRateMiddleware:
+        from crawler.extensions import ArchiveExtension
+
+        extension = crawler.get_extension(ArchiveExtension)
+        per_second = crawler.settings.getfloat("REDIS_HOST_RATE")
+        if extension is None or extension.frontier is None or per_second <= 0:
+            raise NotConfigured
+        frontier = extension.frontier
+        burst = crawler.settings.getfloat("REDIS_HOST_BURST")
+        return cls(crawler, HostRate(frontier.redis, frontier.key, per_second, burst))
+
+    async def process_request(self, request: Request) -> None:
+        from urllib.parse import urlsplit
+
+        host = urlsplit(request.url).hostname or ""
+        wait = self.rate.reserve(host)
+        if wait > 0:
+            self.stats.inc_value("job/host_waits")
+            await reactor_sleep(wait)

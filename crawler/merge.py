@@ -1,0 +1,156 @@
+"""One archive out of a distributed job's worker parts (``scrapy merge``).
+
+Each worker of a job writes its own part, ``ARCHIVE_DIR/workers/<name>/`` (its WARC
+files, dumps and manifest: no two processes ever append to one file). Merging gives
+``ARCHIVE_DIR`` itself one manifest with one line per input entry, the links of every
+part (each line once), the WARC files and
+the dumps those lines point at (hard links where the file system allows, else
+copies: the parts stay as they are), and a fresh CDXJ index; ``scrapy verify`` then
+checks it like any archive.
+
+An entry done twice (a worker died after writing its line but before acknowledging it,
+and another took it over) has a line in two parts: the merge keeps one, by outcome
+(ok, then unchanged, no_text, anything else), then the later fetch, then the worker
+name, so any merge of the same parts gives the same archive, and counts the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.archive import Archive
+from crawler.outcomes import NO_TEXT, OK, UNCHANGED
+from crawler.storage import StorageError, atomic_write_text
+from crawler.warc import WARC_SUFFIX
+
+_RANK = {OK: 0, UNCHANGED: 1, NO_TEXT: 2}
+
+
+class MergeError(Exception):
+    """The parts cannot be merged (no parts, a missing file a line points at)."""
+
+
+@dataclass
+class MergeResult:
+    lines: int = 0  # manifest lines of the merged archive
+    parts: list[str] = field(default_factory=list)
+    duplicates: int = 0  # lines of entries done twice, left out
+    warc_files: int = 0  # WARC files linked in
+    text_files: int = 0  # dumps linked in
+    index_lines: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _better(line: dict[str, Any], part: str, kept: dict[str, Any], kept_part: str) -> bool:
+    """Whether *line* (of *part*) is preferred to *kept*: a total order, so the result
+    does not depend on the order the parts are read in."""
+    rank, kept_rank = _RANK.get(line.get("outcome"), 3), _RANK.get(kept.get("outcome"), 3)
+    if rank != kept_rank:
+        return rank < kept_rank
+    when, kept_when = line.get("fetched_at") or "", kept.get("fetched_at") or ""
+    if when != kept_when:
+        return when > kept_when  # ISO 8601 UTC: the later fetch
+    return part < kept_part
+
+
+def _link(source: Path, target: Path) -> bool:
+    """*source* at *target* (hard link, else copy); False if *target* already exists."""
+    if target.exists():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or no hard links: a copy, then a rename
+        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+    return True
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    lines = []
+    with path.open("rb") as fh:
+        for raw in fh:
+            if raw.endswith(b"\n"):
+                try:
+                    lines.append(json.loads(raw))
+                except ValueError:
+                    continue
+    return lines
+
+
+def merge_parts(root: str | Path) -> MergeResult:
+    """Merge ``root/workers/*`` into *root* (under its lock; the parts are read only)."""
+    root = Path(root)
+    parts = sorted(p for p in (root / "workers").glob("*") if p.is_dir())
+    if not parts:
+        raise MergeError(f"no worker parts under {root / 'workers'}")
+    result = MergeResult(parts=[p.name for p in parts])
+    # Every line of every part, and the merged manifest's own (an earlier merge of the
+    # same parts, or crawls made here): one per (seq, id), the preferred one.
+    chosen: dict[tuple[str, str], tuple[dict[str, Any], Path]] = {}
+    candidates = [(line, root) for line in _lines(root / "manifest.jsonl")]
+    for part in parts:
+        candidates += [(line, part) for line in _lines(part / "manifest.jsonl")]
+    for line, where in candidates:
+        key = (str(line.get("seq")), str(line.get("id")))
+        if key in chosen:
+            kept, kept_where = chosen[key]
+            if kept == line:
+                continue  # the same line again (already merged): not a duplicate
+            result.duplicates += 1
+            if not _better(line, where.name, kept, kept_where.name):
+                continue
+        chosen[key] = (line, where)
+    with Archive(root) as archive:
+        for part in parts:
+            for warc in sorted((part / "warc").glob(f"*{WARC_SUFFIX}")):
+                result.warc_files += _link(warc, archive.warc_dir / warc.name)
+        for line, where in chosen.values():
+            text = line.get("text_file")
+            if not text:
+                continue
+            # An `unchanged` line points at the dump of an earlier capture, which may be
+            # another part's.
+            sources = [where / text, *(part / text for part in parts), root / text]
+            source = next((s for s in sources if s.is_file()), None)
+            if source is None:
+                result.problems.append(f"{line.get('id')}: dump {text} is in no part")
+                continue
+            if source != root / text:
+                result.text_files += _link(source, root / text)
+        ordered = sorted(chosen.values(), key=lambda item: (str(item[0].get("seq")),
+                                                            str(item[0].get("id"))))  # fmt: skip
+        body = "".join(
+            json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
+            for line, _ in ordered
+        )
+        atomic_write_text(archive.manifest_path, body, durable=True)
+        result.lines = len(ordered)
+        # The citation graph: every part's links (the same seed parsed by two workers
+        # gives the same lines: each kept once).
+        links: dict[bytes, None] = {}
+        for source in [root, *parts]:
+            path = source / "links.jsonl"
+            if path.exists():
+                links.update((raw, None) for raw in path.read_bytes().splitlines(keepends=True)
+                             if raw.endswith(b"\n"))  # fmt: skip
+        if links:
+            atomic_write_text(archive.links_path, b"".join(links).decode("utf-8"), durable=True)
+        result.index_lines = archive.rebuild_index()
+    # The merged manifest replaced the one the state store had read: read it afresh.
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{archive.state_path}{suffix}").unlink(missing_ok=True)
+    try:
+        with Archive(root):
+            pass
+    except StorageError as exc:
+        result.problems.append(f"state store: {exc}")
+    return result

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.contracts import (
     META_FRONTIER_ENTRY,
@@ -108,8 +109,10 @@ class RedisScheduler:
         self.local: deque[Request] = deque()  # follow-ups of entries held here
         self.buffer: deque[Entry] = deque()  # taken, not yet handed to the engine
         self.held: dict[str, str] = {}  # page id -> stream id, handed to the engine
+        self.poll_interval = settings.getfloat("REDIS_POLL_INTERVAL")
         self.spider: Any = None
         self._renewing: Any = None
+        self._polling: Any = None
         crawler.signals.connect(self._scraped, signal=signals.item_scraped)
         crawler.signals.connect(self._released, signal=signals.item_error)
         crawler.signals.connect(self._released, signal=signals.item_dropped)
@@ -127,8 +130,9 @@ class RedisScheduler:
         self._renewing.start(self.frontier.lease / 3, now=False)
 
     def close(self, reason: str) -> None:
-        if self._renewing is not None and self._renewing.running:
-            self._renewing.stop()
+        for loop in (self._renewing, self._polling):
+            if loop is not None and loop.running:
+                loop.stop()
         try:
             status = self.frontier.status()
             self.stats.set_value("job/done", status.done)
@@ -241,8 +245,37 @@ class RedisScheduler:
             self.stats.inc_value("job/released", len(self.held))
             self.held.clear()
         if not self.frontier.finished():
+            self._start_polling()
             raise DontCloseSpider
         self.stats.set_value(STAT_INPUT_COMPLETE, True)
+
+    def _start_polling(self) -> None:
+        """While idle, look at the job every REDIS_POLL_INTERVAL s (the engine itself
+        looks again only at its 5 s heartbeat: a worker would notice work taken over, or
+        the job's end, seconds late)."""
+        from twisted.internet import task
+
+        if self._polling is None or not self._polling.running:
+            self._polling = task.LoopingCall(self._poll)
+            self._polling.start(self.poll_interval, now=False)
+
+    def _poll(self) -> None:
+        if self.local or self.buffer or self.held:
+            self._polling.stop()  # busy again: the engine asks for requests itself
+            return
+        try:
+            request = self.next_request()
+            finished = request is None and self.frontier.finished()
+        except Exception as exc:  # Redis away for longer than the client retries
+            logger.error("Could not read job %s: %s", self.frontier.job, exc)
+            return
+        if request is not None:
+            self._polling.stop()
+            self.crawler.engine.crawl(request)  # queued here again, and the engine woken
+        elif finished:
+            self._polling.stop()
+            self.stats.set_value(STAT_INPUT_COMPLETE, True)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
 
 
 class SharedHostRateMiddleware:

@@ -54,6 +54,7 @@ from crawler.storage import (
     remove_stale_temp_files,
     repair_torn_tail,
 )
+from crawler.syndication import GroupIndex
 from crawler.warc import OPEN_SUFFIX, WARC_SUFFIX, read_record_at
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class Archive:
         self.index_path = self.root / "indexes" / "index.cdxj"
         self.manifest_path = self.root / "manifest.jsonl"
         self.links_path = self.root / "links.jsonl"
+        self.groups_path = self.root / "groups.jsonl"
         self.state_path = self.root / "state.sqlite"
         self.lock_path = self.root / ".lock"
         # An archived URL is fetched again once its last capture is older than this.
@@ -210,6 +212,28 @@ class Archive:
         if self._state is None:
             raise RuntimeError(f"the archive at {self.root} is not open")
         return self._state
+
+    def group_index(self, threshold: float) -> GroupIndex | None:
+        """The syndication index in the state store (SQLite; None for a distributed job's
+        Redis state, whose groups come from ``scrapy merge``'s archive)."""
+        if not isinstance(self.state, SqliteStateStore):
+            return None
+        return GroupIndex(self.state.db, threshold)
+
+    def write_groups(self, index: GroupIndex) -> int:
+        """``groups.jsonl``: every group of two or more articles, rewritten whole."""
+        groups = list(index.groups())
+        text = "".join(json.dumps(g, ensure_ascii=False, separators=(",", ":")) + "\n"
+                       for g in groups)  # fmt: skip
+        atomic_write_text(self.groups_path, text, durable=True)
+        return len(groups)
+
+    def groups(self) -> list[dict[str, Any]]:
+        """The groups of ``groups.jsonl`` (none before a run wrote it)."""
+        if not self.groups_path.exists():
+            return []
+        with self.groups_path.open(encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
 
     def previous(self, id_: str) -> UrlState | None:
         """What the state store knows of *id_*, or None."""

@@ -34,6 +34,11 @@ META_FEED_SITE = "feed_site"
 """Name of the site a feed, sitemap or homepage request belongs to (feeds spider, its own)."""
 META_INDEX_DEPTH = "index_depth"
 """Sitemap-index nesting depth of a sitemap request (feeds spider, its own)."""
+META_ACCESS = "access"
+"""Access: a challenge or rate-limit page still answered after the retries (access
+middleware -> spider -> extraction, whose own label it overrides)."""
+META_ACCESS_RETRIES = "access_retries"
+"""How many times a page answered with a challenge or rate limit was retried (its own)."""
 META_FRONTIER_ENTRY = "frontier_entry"
 """Stream id of the distributed job's entry a request is for (Redis scheduler, its own:
 a retry or redirect carrying it stays with the worker that holds the entry)."""
@@ -110,7 +115,7 @@ STAT_RESPONSES = "downloader/response_count"
 PROJECT_STAT_PREFIXES = (
     "input/", "discovered/", "pages/", "manifest/", "extract/", "text/", "links/", "warc/",
     "wayback/", "discovery/", "seeds/", "recovery/", "netguard/", "retry/", "robotstxt/",
-    "index/", "cpu/", "job/",
+    "index/", "cpu/", "job/", "access/", "groups/",
 )  # fmt: skip
 
 

@@ -50,6 +50,9 @@ def page_dump(item: FetchedPage) -> str:
     if item.warc is not None:
         provenance["warc_file"] = item.warc.filename
         provenance["warc_record_id"] = item.warc.record_id
+    if item.access is not None:
+        provenance["access"] = item.access.label
+        provenance["access_evidence"] = item.access.evidence
     # A capture from the archive is the page at its own URL: the memento stays provenance.
     final_url = item.url if item.memento is not None else item.final_url
     fields = front_matter(

@@ -29,7 +29,7 @@ FORMATS = ("parquet", "jsonl", "csv")
 # Column -> type (str, int, timestamp, date); every other column is a string.
 TYPES = {
     "status": "int", "warc_offset": "int", "words": "int", "fetched_at": "timestamp",
-    "memento_datetime": "timestamp", "date": "date",
+    "memento_datetime": "timestamp", "date": "date", "similarity": "float",
 }  # fmt: skip
 COLUMNS = (*MANIFEST_FIELDS, "site")
 
@@ -56,6 +56,8 @@ def _typed(line: dict[str, Any]) -> dict[str, Any]:
             row[column] = None
         elif kind == "int":
             row[column] = int(value)
+        elif kind == "float":
+            row[column] = float(value)
         elif kind == "timestamp":
             row[column] = _timestamp(value)
         elif kind == "date":
@@ -71,7 +73,12 @@ def rows(archive: Archive, with_text: bool = False) -> Iterator[dict[str, Any]]:
     latest: dict[str, dict] = {}
     for line in archive.manifest_records():
         latest[line["id"]] = line
+    # groups.jsonl names each article's group as of the last run (a group two articles
+    # merged later is named there, not in the lines written before).
+    group_of = {m["id"]: g["group"] for g in archive.groups() for m in g["members"]}
     for line in sorted(latest.values(), key=lambda x: (len(x["seq"]), x["seq"], x["id"])):
+        if line["id"] in group_of:
+            line = {**line, "group": group_of[line["id"]]}
         row = _typed(line)
         if with_text:
             text_file = line.get("text_file")
@@ -114,7 +121,10 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: Path, with_text: bool) -
         raise RuntimeError(
             "Parquet needs pyarrow: pip install '.[export]' (or choose --format jsonl, csv)"
         ) from None
-    arrow = {"int": pa.int64(), "timestamp": pa.timestamp("ms", tz="UTC"), "date": pa.date32()}
+    arrow = {
+        "int": pa.int64(), "float": pa.float64(), "timestamp": pa.timestamp("ms", tz="UTC"),
+        "date": pa.date32(),
+    }  # fmt: skip
     fields = [pa.field(c, arrow.get(TYPES.get(c, "str"), pa.string())) for c in COLUMNS]
     if with_text:
         fields.append(pa.field("text", pa.large_string()))
@@ -167,16 +177,31 @@ def _rebuild(run: dict[str, Any], archive: str) -> str:
     return shlex.join([*words, "-s", f"ARCHIVE_DIR={archive}"])
 
 
+def _syndication(archive: Archive) -> list[str]:
+    groups = archive.groups()
+    members = [m for g in groups for m in g["members"]]
+    exact = sum(m["kind"] == "exact" for m in members)
+    return [
+        "## Syndication", "",
+        f"{len(groups)} groups of the same story ({len(members)} articles: each group's "
+        f"first-seen article, {exact} exact and {len(members) - len(groups) - exact} near "
+        f"copies; `group` column, `groups.jsonl`). Copies are labelled, never removed.", "",
+    ]  # fmt: skip
+
+
 def datasheet(archive: Archive, out: Path, fmt: str, command: str) -> str:
     """The corpus datasheet (Markdown): what is in it, what made it, how to rebuild it."""
     outcomes: Counter[str] = Counter()
     sites: Counter[str] = Counter()
     languages: Counter[str] = Counter()
     months: Counter[str] = Counter()
+    access: Counter[str] = Counter()
     total = 0
     for row in rows(archive):
         total += 1
         outcomes[row["outcome"]] += 1
+        if row["access"]:
+            access[row["access"]] += 1
         sites[row["site"] or "(none)"] += 1
         if row["outcome"] == "ok":
             languages[row["language"] or "(unknown)"] += 1
@@ -191,6 +216,10 @@ def datasheet(archive: Archive, out: Path, fmt: str, command: str) -> str:
         "",
         *_table("Outcomes", outcomes, "outcome"),
         *_table("Sites", sites, "site"),
+        *_table(
+            "Access (what each capture gave: full article, teaser, wall, ...)", access, "access"
+        ),
+        *_syndication(archive),
         *_table("Languages of the articles", languages, "language"),
         *_table("Articles by month of publication", months, "month", limit=None),
         "## Runs that made the archive",

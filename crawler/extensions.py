@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import resource
+import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
@@ -138,6 +139,18 @@ class ArchiveExtension:
             stats.inc_value(STAT_INDEX_ERRORS)
             logger.error("Could not update the CDXJ index (scrapy index rebuilds it): %s", exc)
 
+    def _groups(self) -> None:
+        """groups.jsonl from the syndication index (a failure costs the file, not the run)."""
+        settings = self.crawler.settings
+        if not settings.getbool("GROUPS_ENABLED") or settings.get("JOB"):
+            return
+        try:
+            index = self.archive.group_index(settings.getfloat("DEDUP_THRESHOLD"))
+            if index is not None:
+                self.crawler.stats.set_value("groups/written", self.archive.write_groups(index))
+        except (StorageError, sqlite3.Error) as exc:
+            logger.error("Could not write groups.jsonl: %s", exc)
+
     def _report(self, name: str) -> None:
         try:
             write_reports(self.archive, only=name)
@@ -157,6 +170,7 @@ class ArchiveExtension:
             self._write_failed("the manifest or links", exc)
         if self.index:
             self._index()
+        self._groups()
         usage = resource.getrusage(resource.RUSAGE_SELF)
         stats.set_value(STAT_CPU_CRAWLER, round(usage.ru_utime + usage.ru_stime, 3))
         record = build_run_record(

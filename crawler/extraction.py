@@ -19,6 +19,7 @@ import trafilatura
 from trafilatura.utils import normalize_unicode
 from trafilatura.xml import xmltotxt
 
+from crawler.access import PageFacts, rules_for
 from crawler.decoding import decode_html
 from crawler.extractor import ExtractionError
 from crawler.items import Article, Extraction, ExtractOptions
@@ -109,8 +110,10 @@ def extract_page(
     links (absolute, media included: the citation graph records everything found)."""
     html, encoding = decode_html(body, content_type)
     article = extract_article(html, url, options)
+    facts = PageFacts(html, words=article.words if article else 0, body=body)
+    access = rules_for(options.access_rules if options else "").classify(facts)
     if article is None:
-        return Extraction(None, (), encoding)
+        return Extraction(None, (), encoding, access)
     rules = LinkRules(media=True)
     links = tuple(markdown_links(article.text.splitlines(), base=url, rules=rules))
-    return Extraction(article, links, encoding)
+    return Extraction(article, links, encoding, access)

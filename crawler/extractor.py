@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from crawler.access import BLOCKING, CONSENT_WALL
 from crawler.items import Extraction, ExtractOptions, FetchedPage
 from crawler.outcomes import ERROR, NO_TEXT, OK
 from crawler.workers import (
@@ -95,7 +96,20 @@ class PageExtractor:
             self.count(f"extract/errors/{kind}")
             logger.error("Extraction failed for %s: %s", item.url, exc)
             return dataclasses.replace(item, outcome=ERROR, error=f"extraction failed: {exc}")
-        item = dataclasses.replace(item, encoding=extraction.encoding)
+        # The downloader's verdict on a challenge or rate limit (made before it retried)
+        # stands; otherwise the page's, read with its article.
+        access = item.access if item.access and item.access.label in BLOCKING else None
+        item = dataclasses.replace(item, encoding=extraction.encoding,
+                                   access=access or extraction.access)  # fmt: skip
+        if item.access is not None and item.access.label in BLOCKING:
+            # Still a challenge or a rate-limit page after the retries: not the article.
+            error = f"{item.access.label}: {item.access.evidence}"
+            return dataclasses.replace(item, outcome=ERROR, error=error)
+        if item.access is not None and item.access.label == CONSENT_WALL:
+            # A gate with no article behind it (one with the article is `full`).
+            self.count("extract/no_text")
+            error = f"consent wall: {item.access.evidence}"
+            return dataclasses.replace(item, outcome=NO_TEXT, error=error)
         if extraction.article is None:
             self.count("extract/no_text")
             return dataclasses.replace(item, outcome=NO_TEXT)

@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from crawler.access import Access
 from crawler.identity import url_id
 from crawler.outcomes import ERROR
 from crawler.prose import prose_words
+from crawler.syndication import GroupMatch, signature
 from crawler.wayback import Capture
 
 
@@ -135,9 +137,13 @@ class Article:
     # Words of the article (comments not counted), whatever its script: counted where the
     # article is made (an extraction worker), not in the crawler process.
     words: int = field(init=False, compare=False)
+    # MinHash of the body, for syndication groups (crawler.syndication): also made where
+    # the article is.
+    minhash: tuple[int, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "words", prose_words(self.text))
+        object.__setattr__(self, "minhash", signature(self.text))
 
     @property
     def body(self) -> str:
@@ -153,6 +159,7 @@ class ExtractOptions:
 
     min_paragraph_words: int = 0  # below this in every paragraph, a page holds no article
     comments: bool = False  # keep reader comments, after the article
+    access_rules: str = ""  # a user's access rules file, read before the built-in ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +170,7 @@ class Extraction:
     article: Article | None
     links: tuple[FoundLink, ...] = ()
     encoding: str | None = None
+    access: Access | None = None  # what the page gives access to (crawler.access)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +210,8 @@ class FetchedPage:
     memento: Memento | None = None  # source "wayback": the capture taken instead
     links: tuple[FoundLink, ...] = ()  # links in the main content (set by extraction)
     encoding: str | None = None  # the charset the body was decoded with (set by extraction)
+    access: Access | None = None  # full, teaser, challenge, ... (downloader or extraction)
+    group: GroupMatch | None = None  # its syndication group (GroupPipeline)
 
     @property
     def url(self) -> str:
@@ -253,6 +263,11 @@ class ManifestRecord:
     via: str | None = None
     memento_url: str | None = None
     memento_datetime: str | None = None
+    access: str | None = None  # full, teaser, consent_wall, challenge, rate_limited, soft_404
+    access_evidence: str | None = None  # the rule that fired and what it matched
+    group: str | None = None  # id of the first-seen article of its syndication group
+    similarity: float | None = None  # estimated Jaccard similarity to that article
+    group_kind: str | None = None  # exact / near copy of it; absent for the first-seen one
 
 
 MANIFEST_FIELDS = tuple(ManifestRecord.__dataclass_fields__)
@@ -285,4 +300,9 @@ def manifest_record(item: FetchedPage) -> ManifestRecord:
         via=item.page.via,
         memento_url=memento.url if memento else None,
         memento_datetime=memento.datetime if memento else None,
+        access=item.access.label if item.access else None,
+        access_evidence=item.access.evidence if item.access else None,
+        group=item.group.group if item.group else None,
+        similarity=item.group.similarity if item.group else None,
+        group_kind=item.group.kind if item.group else None,
     )

@@ -9,6 +9,7 @@ stops the crawl (``archive_write_failed``) rather than lose results silently.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import time
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.access import BLOCKING
 from crawler.contracts import (
     STAT_ARCHIVE_WRITE_ERRORS,
     STAT_CPU_EXTRACTION,
@@ -88,6 +90,7 @@ class ExtractPipeline:
         options = ExtractOptions(
             min_paragraph_words=settings.getint("EXTRACT_MIN_PARAGRAPH_WORDS"),
             comments=settings.getbool("EXTRACT_COMMENTS"),
+            access_rules=settings.get("ACCESS_EXTRA_RULES") or "",
         )
         if options.min_paragraph_words < 0:
             raise ValueError("EXTRACT_MIN_PARAGRAPH_WORDS must be >= 0")
@@ -119,6 +122,9 @@ class ExtractPipeline:
         if not isinstance(item, FetchedPage) or item.outcome is not None:
             return item
         if not self.enabled:
+            if item.access is not None and item.access.label in BLOCKING:
+                error = f"{item.access.label}: {item.access.evidence}"
+                return dataclasses.replace(item, outcome=ERROR, error=error)
             return dataclasses.replace(item, outcome=OK)
         item = await self.extractor.extract(item)
         if self.extractor.pool is not None:
@@ -206,6 +212,44 @@ class TextDumpPipeline:
         return dataclasses.replace(item, text_file=relative)
 
 
+class GroupPipeline:
+    """Gives every extracted article its syndication group (crawler.syndication: the
+    signature came from the extraction worker) before its manifest line is written:
+    fields ``group``, ``similarity``, ``group_kind``. Off with ``GROUPS_ENABLED = False``
+    and in distributed jobs (their state is in Redis). Stats ``groups/near``,
+    ``groups/exact``."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        if not settings.getbool("GROUPS_ENABLED") or settings.get("JOB"):
+            raise NotConfigured
+        self.stats = crawler.stats
+        self.index = archive_of(crawler).group_index(settings.getfloat("DEDUP_THRESHOLD"))
+        self.clock = StorageClock(crawler.stats)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> GroupPipeline:
+        return cls(crawler)
+
+    def close_spider(self) -> None:
+        self.clock.close()
+
+    def process_item(self, item: Any) -> Any:
+        if (self.index is None or not isinstance(item, FetchedPage) or item.outcome != OK
+                or item.article is None or not item.article.minhash):  # fmt: skip
+            return item
+        article = item.article
+        with self.clock.timing():
+            match = self.index.add(
+                item.id, item.final_url or item.url,
+                hashlib.sha256(article.body.encode()).hexdigest(), article.minhash,
+                item.fetched_at or "",
+            )  # fmt: skip
+        if match.kind is not None:
+            self.stats.inc_value(f"groups/{match.kind}")
+        return dataclasses.replace(item, group=match)
+
+
 class ManifestPipeline:
     """Appends one line per page to ``manifest.jsonl`` (flushed per line), then marks the
     URL done in the state store. Stats ``manifest/lines``, ``manifest/outcome/<outcome>``.
@@ -236,6 +280,8 @@ class ManifestPipeline:
             return item
         self.stats.inc_value(STAT_MANIFEST_LINES)
         self.stats.inc_value(outcome_stat(record.outcome))
+        if record.access is not None:
+            self.stats.inc_value(f"access/{record.access}")
         if record.outcome == ERROR:
             logger.warning("%s %s: %s", record.seq, record.url, record.error)
         return item

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -29,6 +30,7 @@ from crawler.extractor import PageExtractor
 from crawler.identity import format_seq, text_filename, url_id
 from crawler.items import FetchedPage, Memento, PageRef, WarcPointer, manifest_record
 from crawler.outcomes import NO_TEXT, OK
+from crawler.syndication import GroupIndex
 from crawler.urllists import read_url_list
 
 
@@ -166,6 +168,7 @@ async def reextract(
     previous: Archive | None = None,
     only_changed: bool = False,
     progress: Callable[[Report], None] = lambda report: None,
+    groups: GroupIndex | None = None,
 ) -> Report:
     """Extract *pages* and write their dumps and manifest lines into *out* (open).
 
@@ -191,6 +194,11 @@ async def reextract(
             out.write_dump(item.seq, item.id, dump)
             report.written += 1
             item = dataclasses.replace(item, text_file=relative)
+            if groups is not None and item.article.minhash:  # as the crawl's GroupPipeline
+                sha = hashlib.sha256(item.article.body.encode()).hexdigest()
+                match = groups.add(item.id, item.final_url or item.url, sha,
+                                   item.article.minhash, item.fetched_at or "")  # fmt: skip
+                item = dataclasses.replace(item, group=match)
         elif only_changed:
             continue
         out.record(manifest_record(item), item.warc)

@@ -162,6 +162,15 @@ def build_run_record(
         k.removeprefix(STAT_CPU_PREFIX): round(v, 3)
         for k, v in sorted(stats.items()) if k.startswith(STAT_CPU_PREFIX)
     }  # fmt: skip
+    # What the captures gave access to (manifest lines per label), and the hosts paused
+    # for answering with challenges or rate-limit pages.
+    record["access"] = {
+        "labels": {k.removeprefix("access/"): v for k, v in sorted(stats.items())
+                   if k.count("/") == 1 and k.startswith("access/") and k != "access/retries"
+                   and isinstance(v, int)},
+        "paused_hosts": list(stats.get("access/paused_hosts", [])),
+        "retries": stats.get("access/retries", 0),
+    }  # fmt: skip
     # Every counter of this project, for the questions the fields above do not answer.
     record["counters"] = {
         k: v for k, v in sorted(stats.items())

@@ -133,6 +133,22 @@ RETRY_BACKOFF_MAX = 60.0
 # Honour Retry-After on 429/503 up to this many seconds; a longer wait gives up instead.
 RETRY_AFTER_MAX = 120.0
 
+# --- access state (crawler.access; rules in crawler/rules/access.toml) --------------------
+# Every extracted page is labelled full / teaser / consent_wall / challenge / rate_limited
+# / soft_404 with its evidence (manifest `access`, `access_evidence`; dump front matter).
+ACCESS_ENABLED = True  # the downloader's retries and host pauses (labels are always given)
+ACCESS_EXTRA_RULES = ""  # a TOML file of your own rules, tried before the built-in ones
+ACCESS_RETRY_TIMES = 2  # a challenge or rate-limit page is fetched again this many times
+ACCESS_RETRY_DELAY = 30.0  # seconds before the first retry, doubling after
+ACCESS_HOST_PAUSE_AFTER = 20  # such pages from one host before it is paused for the run
+ACCESS_SNIFF_MAX_BYTES = 65536  # larger responses are articles, not interstitials
+
+# --- syndication groups (crawler.syndication) -------------------------------------------
+# Every extracted article is grouped with its copies (the same wire story at other
+# outlets): manifest `group`, `similarity`, `group_kind`; ARCHIVE_DIR/groups.jsonl.
+GROUPS_ENABLED = True
+DEDUP_THRESHOLD = 0.8  # estimated Jaccard similarity of bodies from which two are one story
+
 # --- distributed jobs (crawler.distributed; `scrapy enqueue`, `scrapy job`, `scrapy merge`) --
 # A job name turns a crawl into one worker of that job: its URLs come from Redis (the
 # RedisScheduler), its outputs go to ARCHIVE_DIR/workers/<REDIS_WORKER>/, its state to Redis.
@@ -146,6 +162,7 @@ REDIS_LEASE = 60.0
 # Taken this many times without an outcome (it kills its workers): `error: poison`.
 REDIS_MAX_DELIVERIES = 3
 REDIS_BATCH = 16  # entries taken per Redis read
+REDIS_POLL_INTERVAL = 0.5  # seconds between looks at the job while this worker is idle
 # Requests per second per host across all the job's workers (token bucket in Redis;
 # 0: off, each worker keeps only its own AutoThrottle/DOWNLOAD_DELAY spacing).
 REDIS_HOST_RATE = 8.0
@@ -165,6 +182,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # Under the back-off retries: challenges and rate-limit pages retried later, hosts
+    # that keep sending them paused.
+    "crawler.middlewares.AccessRetryMiddleware": 540,
     # Just before HttpCompressionMiddleware (590) on the way back: spares it sniffing the
     # charset of compressed bytes (Scrapy 2.19).
     "crawler.middlewares.CompressedBodyMiddleware": 595,
@@ -176,6 +196,7 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 300,
     "crawler.pipelines.LinksPipeline": 400,
     "crawler.pipelines.TextDumpPipeline": 500,
+    "crawler.pipelines.GroupPipeline": 600,
     "crawler.pipelines.ManifestPipeline": 800,
 }
 EXTENSIONS = {

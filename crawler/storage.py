@@ -153,7 +153,8 @@ class ManifestWriter(JsonLinesWriter):
     def write(self, record: ManifestRecord) -> None:
         data = dataclasses.asdict(record)
         # Only discovered URLs carry `via`, only archive captures `memento_*`.
-        for optional in ("via", "memento_url", "memento_datetime"):
+        for optional in ("via", "memento_url", "memento_datetime", "access", "access_evidence",
+                         "group", "similarity", "group_kind"):  # fmt: skip
             if data[optional] is None:
                 del data[optional]
         self.write_object(data)

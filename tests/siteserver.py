@@ -45,6 +45,35 @@ EXPECTED = [
 ]
 
 
+# Access-state pages (tests/site/access/) served with the status their kind comes with.
+_ACCESS_STATUS = {
+    "/access/challenge-cf.html": (503, [("Server", "cloudflare")]),
+    "/access/challenge-akamai.html": (403, [("Server", "AkamaiGHost")]),
+    "/access/challenge-datadome.html": (403, []),
+}
+# Each access-state page of the site and the label it must get; the ordinary articles
+# below them must stay `full`.
+ACCESS_EXPECTED = {
+    "/access/challenge-cf.html": "challenge",
+    "/access/challenge-akamai.html": "challenge",
+    "/access/challenge-datadome.html": "challenge",
+    "/access/challenge-perimeterx.html": "challenge",
+    "/access/challenge-js.html": "challenge",
+    "/access/rate-limited.html": "rate_limited",
+    "/access/consent-wall.html": "consent_wall",
+    "/access/paywall-jsonld.html": "teaser",
+    "/access/paywall-wordcount.html": "teaser",
+    "/access/paywall-container.html": "teaser",
+    "/soft404.html": "soft_404",
+    "/access/consent-overlay-article.html": "full",
+    "/access/cookies-article.html": "full",
+    "/access/brief.html": "full",
+    "/news/2024/03/library-hours.html": "full",
+    "/news/2024/03/flight-404-lands.html": "full",
+    "/news/2024/03/missing-climbers.html": "full",
+}
+
+
 @dataclass
 class SeenRequest:
     method: str
@@ -161,6 +190,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/hostile/reset":
             self.close_connection = True
             return None
+        if path in _ACCESS_STATUS:  # interstitials that come with an error status
+            status, extra = _ACCESS_STATUS[path]
+            return self._send(status, _read(path.lstrip("/")), extra=extra)
         if path.startswith("/slow/"):  # /slow/<seconds>/<name>.html: an article, late
             time.sleep(float(path.split("/")[2]))
             return self._send(200, _read("news/2024/03/harbor-bridge-reopens.html"))

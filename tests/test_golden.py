@@ -84,7 +84,7 @@ def dump_of(name: str) -> tuple[str, list[list[str]]]:
     page = FetchedPage(
         PageRef(url, url_id(url), "000"), final_url=url, fetched_at="2026-01-01T00:00:00Z",
         warc=WARC, outcome="ok", article=article, memento=memento, encoding=extraction.encoding,
-        source="wayback" if memento else "live",
+        source="wayback" if memento else "live", access=extraction.access,
     )  # fmt: skip
     return page_dump(page), [[link.url, link.anchor] for link in links]
 

@@ -99,6 +99,7 @@ class Command(OfflineCommand):
             ExtractOptions(
                 min_paragraph_words=settings.getint("EXTRACT_MIN_PARAGRAPH_WORDS"),
                 comments=settings.getbool("EXTRACT_COMMENTS"),
+                access_rules=settings.get("ACCESS_EXTRA_RULES") or "",
             ),
             workers=workers,
             timeout=settings.getfloat("EXTRACT_TIMEOUT"),
@@ -117,10 +118,16 @@ class Command(OfflineCommand):
             with out:
                 if out is not source:  # the new corpus points at the WARC files it came from
                     link_warcs(source.warc_files() if source else sources, out)
+                groups = None
+                if settings.getbool("GROUPS_ENABLED"):
+                    groups = out.group_index(settings.getfloat("DEDUP_THRESHOLD"))
                 asyncio.run(reextract(
                     pages, extractor, out, report, previous=source,
                     only_changed=opts.only_changed or out is source, progress=progress,
+                    groups=groups,
                 ))  # fmt: skip
+                if groups is not None:
+                    out.write_groups(groups)
                 if out is not source:
                     index_new_corpus(source, out)
         finally:

@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 
 from crawler.archive import Archive
 from crawler.contracts import (
+    META_ACCESS,
     META_BLOCKED,
     META_EARLIER,
     META_FETCHED_AT,
@@ -145,6 +146,7 @@ class ArchiveSpider(Spider):
         if (memento := meta.get(META_MEMENTO)) is not None:
             yield FetchedPage(**fields, source="wayback", memento=memento, error=memento.live_error)
             return
+        fields["access"] = meta.get(META_ACCESS)  # a challenge or rate limit, retried
         error = http_error(response.status)
         yield FetchedPage(**fields, outcome=ERROR if error else None, error=error)
 

@@ -1,0 +1,221 @@
+"""Syndicated copies and near duplicates: MinHash signatures, LSH buckets, groups.
+
+An article's signature is a 128-value MinHash (``rensa``, seeded: the same text gives
+the same signature on every machine and run) of its body's 5-word shingles (characters
+for scripts written without spaces). Signatures are cut into 32 bands of 4 values;
+articles sharing a band are candidates, and a candidate whose estimated Jaccard
+similarity reaches the threshold (``DEDUP_THRESHOLD``, 0.8) is the same story. A group is
+a connected set of such pairs: when an article links groups, they merge, so the groups of
+a corpus are the same whatever order its articles arrive in. A group is named after its
+first-seen member, which an article joining it never changes (when one article links two
+groups, the merged group keeps the earlier name, and ``groups.jsonl``, rewritten at the
+end of every run, is the authority over manifest lines written before). Exact copies
+(same body hash) are told apart from near ones. Nothing is deleted: groups are labels.
+
+:class:`GroupIndex` keeps signatures and bands in the archive's SQLite state store, so
+grouping is incremental across runs. Why rensa over datasketch: bench/minhash.py, 10,000
+bodies signed in 0.16 s against 17.8 s, the same verdicts on copies and other stories.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+NUM_PERM = 128
+BANDS, ROWS = 32, 4  # candidates from ~0.4 similarity up; the threshold decides
+SEED = 1
+SHINGLE = 5
+EXACT, NEAR = "exact", "near"
+
+# A character of a script written without spaces, or a word.
+_TOKEN = re.compile(
+    r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|\w+", re.UNICODE
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS syndication_docs (
+    id TEXT PRIMARY KEY, url TEXT, sha TEXT, sig BLOB, grp TEXT, seen_at TEXT
+);
+CREATE INDEX IF NOT EXISTS syndication_docs_sha ON syndication_docs(sha);
+CREATE INDEX IF NOT EXISTS syndication_docs_grp ON syndication_docs(grp);
+CREATE TABLE IF NOT EXISTS syndication_bands (
+    key INTEGER, id TEXT, PRIMARY KEY (key, id)
+) WITHOUT ROWID;
+"""
+
+
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
+
+
+def shingles(text: str) -> list[str]:
+    """5-word shingles of a markdown body; link targets left out (each outlet's own)."""
+    tokens = _TOKEN.findall(_LINK_TARGET.sub("]", text).lower())
+    if len(tokens) <= SHINGLE:
+        return [" ".join(tokens)] if tokens else []
+    return [" ".join(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)]
+
+
+def signature(text: str) -> tuple[int, ...]:
+    """The MinHash of *text* (empty text: an empty signature, never grouped)."""
+    import rensa
+
+    items = shingles(text)
+    if not items:
+        return ()
+    minhash = rensa.RMinHash(num_perm=NUM_PERM, seed=SEED)
+    minhash.update(items)
+    return tuple(minhash.digest())
+
+
+def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """Estimated Jaccard similarity of two signatures."""
+    if not a or len(a) != len(b):
+        return 0.0
+    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def band_keys(sig: tuple[int, ...]) -> list[int]:
+    """One key per band: the band's number in the top bits, a hash of its rows below (an
+    integer: one compact B-tree in SQLite)."""
+    keys = []
+    for band in range(BANDS):
+        rows = struct.pack(f"<{ROWS}I", *sig[band * ROWS : (band + 1) * ROWS])
+        digest = int.from_bytes(hashlib.blake2b(rows, digest_size=7).digest(), "big")
+        keys.append(band << 56 | digest)
+    return keys
+
+
+def _pack(sig: tuple[int, ...]) -> bytes:
+    return struct.pack(f"<{len(sig)}I", *sig)
+
+
+def _unpack(blob: bytes) -> tuple[int, ...]:
+    return struct.unpack(f"<{len(blob) // 4}I", blob)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMatch:
+    """An article's group (its own id when it has no copy), its similarity to the group's
+    first-seen member, and ``exact``/``near`` (None when alone)."""
+
+    group: str
+    similarity: float
+    kind: str | None = None
+
+
+class GroupIndex:
+    """Signatures, bands and groups in a SQLite database (the archive's state store)."""
+
+    def __init__(self, db: sqlite3.Connection, threshold: float = 0.8) -> None:
+        if not 0 < threshold <= 1:
+            raise ValueError(f"DEDUP_THRESHOLD must be in (0, 1], got {threshold}")
+        self.db = db
+        self.threshold = threshold
+        db.executescript(_SCHEMA)
+
+    def add(self, id_: str, url: str, sha: str, sig: tuple[int, ...], seen_at: str) -> GroupMatch:
+        """Index an article and return its group (merging the groups it links)."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # A URL fetched again: its new text replaces the old in the index.
+            old = db.execute("SELECT sig FROM syndication_docs WHERE id = ?", (id_,)).fetchone()
+            if old is not None:
+                stale = band_keys(_unpack(old[0])) if old[0] else []
+                db.executemany("DELETE FROM syndication_bands WHERE key = ? AND id = ?",
+                               [(k, id_) for k in stale])  # fmt: skip
+                db.execute("DELETE FROM syndication_docs WHERE id = ?", (id_,))
+            linked: dict[str, float] = {}
+            for (other,) in db.execute(
+                "SELECT id FROM syndication_docs WHERE sha = ?", (sha,)
+            ).fetchall():
+                linked[other] = 1.0
+            exact = bool(linked)  # the same body as an article indexed before
+            keys = band_keys(sig) if sig else []
+            if keys:
+                marks = ",".join("?" * len(keys))
+                rows = db.execute(
+                    f"SELECT DISTINCT d.id, d.sig FROM syndication_bands b JOIN syndication_docs d"
+                    f" ON d.id = b.id WHERE b.key IN ({marks})", keys,
+                ).fetchall()  # fmt: skip
+                for other, blob in rows:
+                    if other not in linked:
+                        score = similarity(sig, _unpack(blob))
+                        if score >= self.threshold:
+                            linked[other] = score
+            groups = {
+                grp for (grp,) in db.execute(
+                    f"SELECT DISTINCT grp FROM syndication_docs WHERE id IN "
+                    f"({','.join('?' * len(linked))})", list(linked),
+                )
+            } if linked else set()  # fmt: skip
+            # A group keeps the name of its first-seen member: an article joining it never
+            # renames it (manifest lines written before stay right). When an article links
+            # two groups, the merged one keeps the name of the earlier of their first members.
+            name = id_
+            if groups:
+                firsts = db.execute(
+                    f"SELECT seen_at, id FROM syndication_docs WHERE id IN "
+                    f"({','.join('?' * len(groups))})", list(groups),
+                ).fetchall()  # fmt: skip
+                name = min((seen or "", grp) for seen, grp in firsts)[1] if firsts else id_
+            for grp in groups - {name}:
+                db.execute("UPDATE syndication_docs SET grp = ? WHERE grp = ?", (name, grp))
+            db.execute(
+                "INSERT INTO syndication_docs(id, url, sha, sig, grp, seen_at) "
+                "VALUES(?, ?, ?, ?, ?, ?)", (id_, url, sha, _pack(sig), name, seen_at),
+            )  # fmt: skip
+            db.executemany(
+                "INSERT INTO syndication_bands(key, id) VALUES(?, ?)", [(k, id_) for k in keys]
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if name == id_:  # alone, or the first-seen member of the group it joined
+            return GroupMatch(id_, 1.0)
+        # Similarity to the group's first member; exact when its body is another's.
+        row = self.db.execute(
+            "SELECT sha, sig FROM syndication_docs WHERE id = ?", (name,)
+        ).fetchone()
+        score = 1.0 if row[0] == sha else round(similarity(sig, _unpack(row[1])), 3)
+        return GroupMatch(name, score, EXACT if exact else NEAR)
+
+    def groups(self) -> Iterator[dict[str, Any]]:
+        """Every group of two or more articles, first-seen member first."""
+        rows = self.db.execute(
+            "SELECT grp, id, url, sha, sig, seen_at FROM syndication_docs WHERE grp IN "
+            "(SELECT grp FROM syndication_docs GROUP BY grp HAVING COUNT(*) > 1) "
+            "ORDER BY grp, seen_at, id"
+        ).fetchall()
+        by_group: dict[str, list[tuple]] = {}
+        for row in rows:
+            by_group.setdefault(row[0], []).append(row)
+        for name in sorted(by_group):
+            members = by_group[name]
+            first = next(m for m in members if m[1] == name)
+            members.sort(key=lambda m: m[1] != name)  # the first-seen member first
+            listed, bodies = [], set()
+            for _, id_, url, sha, blob, seen_at in members:
+                same = sha == first[3]
+                listed.append({
+                    "id": id_, "url": url, "outlet": urlsplit(url).hostname, "seen_at": seen_at,
+                    "similarity": 1.0 if same else round(similarity(_unpack(blob),
+                                                                    _unpack(first[4])), 3),
+                    "kind": None if id_ == name else (EXACT if sha in bodies else NEAR),
+                })  # fmt: skip
+                bodies.add(sha)
+            yield {
+                "group": name,
+                "size": len(members),
+                "outlets": sorted({m["outlet"] or "" for m in listed}),
+                "first_seen": first[5],
+                "members": listed,
+            }

@@ -4,7 +4,9 @@ An article's signature is a 128-value MinHash (``rensa``, seeded: the same text 
 the same signature on every machine and run) of its body's 5-word shingles (characters
 for scripts written without spaces). Signatures are cut into 32 bands of 4 values;
 articles sharing a band are candidates, and a candidate whose estimated Jaccard
-similarity reaches the threshold (``DEDUP_THRESHOLD``, 0.8) is the same story. A group is
+similarity reaches the threshold (``DEDUP_THRESHOLD``, 0.8) is the same story. The index
+keeps, per band value, one member of each group that has it, so a lookup costs the same
+for a story republished 10,000 times as for a pair. A group is
 a connected set of such pairs: when an article links groups, they merge, so the groups of
 a corpus are the same whatever order its articles arrive in. A group is named after its
 first-seen member, which an article joining it never changes (when one article links two
@@ -45,8 +47,8 @@ CREATE TABLE IF NOT EXISTS syndication_docs (
 );
 CREATE INDEX IF NOT EXISTS syndication_docs_sha ON syndication_docs(sha);
 CREATE INDEX IF NOT EXISTS syndication_docs_grp ON syndication_docs(grp);
-CREATE TABLE IF NOT EXISTS syndication_bands (
-    key INTEGER, id TEXT, PRIMARY KEY (key, id)
+CREATE TABLE IF NOT EXISTS syndication_band_groups (
+    key INTEGER, grp TEXT, id TEXT, PRIMARY KEY (key, grp)
 ) WITHOUT ROWID;
 """
 
@@ -129,33 +131,37 @@ class GroupIndex:
             old = db.execute("SELECT sig FROM syndication_docs WHERE id = ?", (id_,)).fetchone()
             if old is not None:
                 stale = band_keys(_unpack(old[0])) if old[0] else []
-                db.executemany("DELETE FROM syndication_bands WHERE key = ? AND id = ?",
+                db.executemany("DELETE FROM syndication_band_groups WHERE key = ? AND id = ?",
                                [(k, id_) for k in stale])  # fmt: skip
                 db.execute("DELETE FROM syndication_docs WHERE id = ?", (id_,))
-            linked: dict[str, float] = {}
-            for (other,) in db.execute(
-                "SELECT id FROM syndication_docs WHERE sha = ?", (sha,)
-            ).fetchall():
-                linked[other] = 1.0
-            exact = bool(linked)  # the same body as an article indexed before
+            linked: dict[str, float] = {}  # group -> similarity to the member that linked it
+            row = db.execute(
+                "SELECT grp FROM syndication_docs WHERE sha = ? LIMIT 1", (sha,)
+            ).fetchone()
+            exact = row is not None  # the same body as an article indexed before
+            if exact:
+                linked[row[0]] = 1.0
             keys = band_keys(sig) if sig else []
             if keys:
+                # Per band value, one member ("witness") of each group that has it: a group
+                # of 10,000 copies costs a lookup what a group of two does.
                 marks = ",".join("?" * len(keys))
-                rows = db.execute(
-                    f"SELECT DISTINCT d.id, d.sig FROM syndication_bands b JOIN syndication_docs d"
-                    f" ON d.id = b.id WHERE b.key IN ({marks})", keys,
-                ).fetchall()  # fmt: skip
-                for other, blob in rows:
-                    if other not in linked:
-                        score = similarity(sig, _unpack(blob))
-                        if score >= self.threshold:
-                            linked[other] = score
-            groups = {
-                grp for (grp,) in db.execute(
-                    f"SELECT DISTINCT grp FROM syndication_docs WHERE id IN "
-                    f"({','.join('?' * len(linked))})", list(linked),
-                )
-            } if linked else set()  # fmt: skip
+                witnesses: dict[str, set[str]] = {}
+                for grp, member in db.execute(
+                    f"SELECT grp, id FROM syndication_band_groups WHERE key IN ({marks})", keys
+                ):
+                    if grp not in linked:
+                        witnesses.setdefault(grp, set()).add(member)
+                ids = sorted({m for members in witnesses.values() for m in members})
+                found = ",".join("?" * len(ids))
+                sigs = dict(db.execute(
+                    f"SELECT id, sig FROM syndication_docs WHERE id IN ({found})", ids
+                ).fetchall()) if ids else {}  # fmt: skip
+                for grp, members in witnesses.items():
+                    best = max(similarity(sig, _unpack(sigs[m])) for m in members if m in sigs)
+                    if best >= self.threshold:
+                        linked[grp] = best
+            groups = set(linked)
             # A group keeps the name of its first-seen member: an article joining it never
             # renames it (manifest lines written before stay right). When an article links
             # two groups, the merged one keeps the name of the earlier of their first members.
@@ -166,14 +172,18 @@ class GroupIndex:
                     f"({','.join('?' * len(groups))})", list(groups),
                 ).fetchall()  # fmt: skip
                 name = min((seen or "", grp) for seen, grp in firsts)[1] if firsts else id_
-            for grp in groups - {name}:
+            for grp in groups - {name}:  # a merge: rare (one article linking two stories)
                 db.execute("UPDATE syndication_docs SET grp = ? WHERE grp = ?", (name, grp))
+                db.execute("UPDATE OR IGNORE syndication_band_groups SET grp = ? WHERE grp = ?",
+                           (name, grp))  # fmt: skip
+                db.execute("DELETE FROM syndication_band_groups WHERE grp = ?", (grp,))
             db.execute(
                 "INSERT INTO syndication_docs(id, url, sha, sig, grp, seen_at) "
                 "VALUES(?, ?, ?, ?, ?, ?)", (id_, url, sha, _pack(sig), name, seen_at),
             )  # fmt: skip
             db.executemany(
-                "INSERT INTO syndication_bands(key, id) VALUES(?, ?)", [(k, id_) for k in keys]
+                "INSERT OR IGNORE INTO syndication_band_groups(key, grp, id) VALUES(?, ?, ?)",
+                [(k, name, id_) for k in keys],
             )
             db.execute("COMMIT")
         except BaseException:

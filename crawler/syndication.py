@@ -34,6 +34,16 @@ NUM_PERM = 128
 BANDS, ROWS = 32, 4  # candidates from ~0.4 similarity up; the threshold decides
 SEED = 1
 SHINGLE = 5
+# A group is a candidate when it shares at least this many of the 32 band values: two
+# bodies at 0.8 share ~13 (each band with probability 0.8**4), fewer than 4 with
+# probability ~1e-4, while bodies at 0.5 share ~2. Keeps templated near-misses (weather,
+# results, tickers) from being compared one by one.
+MIN_SHARED_BANDS = 4
+MAX_CANDIDATE_GROUPS = 16  # the groups sharing most bands, if ever more qualify
+# Groups one band value holds at most: a value this common is boilerplate many stories
+# share; copies of a story still meet in their other bands. Bounds every lookup to
+# 32 x 64 rows however large the corpus.
+MAX_GROUPS_PER_BAND = 64
 EXACT, NEAR = "exact", "near"
 
 # A character of a script written without spaces, or a word.
@@ -146,12 +156,16 @@ class GroupIndex:
                 # Per band value, one member ("witness") of each group that has it: a group
                 # of 10,000 copies costs a lookup what a group of two does.
                 marks = ",".join("?" * len(keys))
-                witnesses: dict[str, set[str]] = {}
-                for grp, member in db.execute(
-                    f"SELECT grp, id FROM syndication_band_groups WHERE key IN ({marks})", keys
-                ):
-                    if grp not in linked:
-                        witnesses.setdefault(grp, set()).add(member)
+                # One witness per group, counted in SQLite (a templated page can share bands
+                # with a thousand groups): the groups sharing most bands first.
+                witnesses = {
+                    grp: [member] for grp, member, _ in db.execute(
+                        f"SELECT grp, MIN(id), COUNT(*) AS n FROM syndication_band_groups "
+                        f"WHERE key IN ({marks}) GROUP BY grp HAVING n >= ? "
+                        f"ORDER BY n DESC, grp LIMIT ?",
+                        [*keys, MIN_SHARED_BANDS, MAX_CANDIDATE_GROUPS],
+                    ) if grp not in linked
+                }  # fmt: skip
                 ids = sorted({m for members in witnesses.values() for m in members})
                 found = ",".join("?" * len(ids))
                 sigs = dict(db.execute(
@@ -182,8 +196,9 @@ class GroupIndex:
                 "VALUES(?, ?, ?, ?, ?, ?)", (id_, url, sha, _pack(sig), name, seen_at),
             )  # fmt: skip
             db.executemany(
-                "INSERT OR IGNORE INTO syndication_band_groups(key, grp, id) VALUES(?, ?, ?)",
-                [(k, name, id_) for k in keys],
+                "INSERT OR IGNORE INTO syndication_band_groups(key, grp, id) SELECT ?, ?, ? "
+                "WHERE (SELECT COUNT(*) FROM syndication_band_groups WHERE key = ?) < ?",
+                [(k, name, id_, k, MAX_GROUPS_PER_BAND) for k in keys],
             )
             db.execute("COMMIT")
         except BaseException:

@@ -99,7 +99,10 @@ def test_a_corrupt_member_is_damage(archive: Archive):
 def test_an_edited_dump_and_a_deleted_dump_are_named(archive: Archive):
     edited, deleted = [x for x in lines_of(archive) if x["text_file"]][:2]
     path = archive.root / edited["text_file"]
-    path.write_text(path.read_text(encoding="utf-8").replace("the", "teh", 1), encoding="utf-8")
+    front, fence, body = path.read_text(encoding="utf-8").partition("\n---\n\n")
+    assert " " in body
+    body = body.replace(" ", "  ", 1)  # in the article body, whatever the page says
+    path.write_text(front + fence + body, encoding="utf-8")
     (archive.root / deleted["text_file"]).unlink()
     found = kinds(archive)
     assert ("dump", edited["text_file"], edited["id"]) in found

@@ -213,27 +213,16 @@ class Archive:
             raise RuntimeError(f"the archive at {self.root} is not open")
         return self._state
 
-    def group_index(self, threshold: float) -> GroupIndex | None:
-        """The syndication index in the state store (SQLite; None for a distributed job's
-        Redis state, whose groups come from ``scrapy merge``'s archive)."""
-        if not isinstance(self.state, SqliteStateStore):
-            return None
-        return GroupIndex(self.state.db, threshold)
-
     def write_groups(self, index: GroupIndex) -> int:
         """``groups.jsonl``: every group of two or more articles, rewritten whole."""
-        groups = list(index.groups())
-        text = "".join(json.dumps(g, ensure_ascii=False, separators=(",", ":")) + "\n"
-                       for g in groups)  # fmt: skip
-        atomic_write_text(self.groups_path, text, durable=True)
-        return len(groups)
+        lines = [json.dumps(g, ensure_ascii=False, separators=(",", ":")) for g in index.groups()]
+        atomic_write_text(self.groups_path, "".join(f"{x}\n" for x in lines), durable=True)
+        return len(lines)
 
     def groups(self) -> list[dict[str, Any]]:
         """The groups of ``groups.jsonl`` (none before a run wrote it)."""
-        if not self.groups_path.exists():
-            return []
-        with self.groups_path.open(encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
+        text = self.groups_path.read_text("utf-8") if self.groups_path.exists() else ""
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
 
     def previous(self, id_: str) -> UrlState | None:
         """What the state store knows of *id_*, or None."""

@@ -41,6 +41,7 @@ from crawler.report import ReportError, write_reports
 from crawler.runrecord import COMPLETE, FAILED, RECORDED_SETTINGS, build_run_record
 from crawler.state import parse_duration
 from crawler.storage import StorageError
+from crawler.syndication import group_index
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -145,7 +146,7 @@ class ArchiveExtension:
         if not settings.getbool("GROUPS_ENABLED") or settings.get("JOB"):
             return
         try:
-            index = self.archive.group_index(settings.getfloat("DEDUP_THRESHOLD"))
+            index = group_index(self.archive.state, settings.getfloat("DEDUP_THRESHOLD"))
             if index is not None:
                 self.crawler.stats.set_value("groups/written", self.archive.write_groups(index))
         except (StorageError, sqlite3.Error) as exc:

@@ -44,6 +44,15 @@ def quiet_trafilatura_logging() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
+def blocked_page(item: FetchedPage) -> FetchedPage | None:
+    """*item* as an error when it is still a challenge or rate-limit page after the
+    retries (not the article; the evidence is the error), else None."""
+    if item.access is None or item.access.label not in BLOCKING:
+        return None
+    error = f"{item.access.label}: {item.access.evidence}"
+    return dataclasses.replace(item, outcome=ERROR, error=error)
+
+
 class PageExtractor:
     def __init__(
         self,
@@ -101,10 +110,8 @@ class PageExtractor:
         access = item.access if item.access and item.access.label in BLOCKING else None
         item = dataclasses.replace(item, encoding=extraction.encoding,
                                    access=access or extraction.access)  # fmt: skip
-        if item.access is not None and item.access.label in BLOCKING:
-            # Still a challenge or a rate-limit page after the retries: not the article.
-            error = f"{item.access.label}: {item.access.evidence}"
-            return dataclasses.replace(item, outcome=ERROR, error=error)
+        if (failed := blocked_page(item)) is not None:
+            return failed
         if item.access is not None and item.access.label == CONSENT_WALL:
             # A gate with no article behind it (one with the article is `full`).
             self.count("extract/no_text")

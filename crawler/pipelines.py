@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.access import BLOCKING
 from crawler.contracts import (
     STAT_ARCHIVE_WRITE_ERRORS,
     STAT_CPU_EXTRACTION,
@@ -31,10 +30,11 @@ from crawler.contracts import (
 )
 from crawler.dumps import page_dump
 from crawler.extensions import archive_of
-from crawler.extractor import PageExtractor
+from crawler.extractor import PageExtractor, blocked_page
 from crawler.items import ExtractOptions, FetchedPage, LinkRecord, manifest_record
 from crawler.outcomes import ERROR, OK
 from crawler.storage import StorageError
+from crawler.syndication import group_index
 from crawler.workers import FunctionRef, load_function
 
 if TYPE_CHECKING:
@@ -122,10 +122,7 @@ class ExtractPipeline:
         if not isinstance(item, FetchedPage) or item.outcome is not None:
             return item
         if not self.enabled:
-            if item.access is not None and item.access.label in BLOCKING:
-                error = f"{item.access.label}: {item.access.evidence}"
-                return dataclasses.replace(item, outcome=ERROR, error=error)
-            return dataclasses.replace(item, outcome=OK)
+            return blocked_page(item) or dataclasses.replace(item, outcome=OK)
         item = await self.extractor.extract(item)
         if self.extractor.pool is not None:
             self.stats.max_value("extract/max_in_flight", self.extractor.most_in_flight)
@@ -224,7 +221,7 @@ class GroupPipeline:
         if not settings.getbool("GROUPS_ENABLED") or settings.get("JOB"):
             raise NotConfigured
         self.stats = crawler.stats
-        self.index = archive_of(crawler).group_index(settings.getfloat("DEDUP_THRESHOLD"))
+        self.index = group_index(archive_of(crawler).state, settings.getfloat("DEDUP_THRESHOLD"))
         self.clock = StorageClock(crawler.stats)
 
     @classmethod

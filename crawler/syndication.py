@@ -122,6 +122,12 @@ class GroupMatch:
     kind: str | None = None
 
 
+def group_index(state: Any, threshold: float) -> GroupIndex | None:
+    """The index in a SQLite state store; None for a distributed job's Redis state."""
+    db = getattr(state, "db", None)
+    return GroupIndex(db, threshold) if isinstance(db, sqlite3.Connection) else None
+
+
 class GroupIndex:
     """Signatures, bands and groups in a SQLite database (the archive's state store)."""
 

@@ -14,7 +14,6 @@ import gzip
 import hashlib
 import os
 import socket
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -165,7 +164,6 @@ class WarcWriter:
         self.warc_version = warc_version
         self.files_written: list[str] = []
         self.records_written = 0
-        self.cpu_seconds = 0.0  # building, compressing, hashing and writing records
         self._serial = 0
         self._host = socket.gethostname().split(".")[0] or "localhost"
         self._path: Path | None = None
@@ -238,15 +236,6 @@ class WarcWriter:
         With *earlier* given and the same payload, the response is written as a
         ``revisit`` record (identical-payload-digest profile) that refers to it.
         """
-        started = time.process_time()
-        try:
-            return self._write_exchange(exchange, earlier)
-        finally:
-            self.cpu_seconds += time.process_time() - started
-
-    def _write_exchange(
-        self, exchange: HttpExchange, earlier: EarlierCapture | None
-    ) -> WarcPointer:
         if self._fh is None:
             self._open()
         assert self._writer is not None
@@ -355,8 +344,7 @@ def process_write(exchange: HttpExchange, earlier: EarlierCapture | None) -> War
     return _process_writer.write_exchange(exchange, earlier)
 
 
-def process_close() -> tuple[list[str], int, float]:
+def process_close() -> tuple[list[str], int]:
     assert _process_writer is not None, "init_process_writer was not called"
     _process_writer.close()
-    writer = _process_writer
-    return list(writer.files_written), writer.records_written, writer.cpu_seconds
+    return list(_process_writer.files_written), _process_writer.records_written

@@ -37,7 +37,7 @@ from crawler.warc import (
     process_close,
     process_write,
 )
-from crawler.workers import start_worker, worker_context
+from crawler.workers import start_worker, timed_call, worker_context
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -81,6 +81,7 @@ class WarcCaptureMiddleware:
         self.stats = crawler.stats
         self.writer: WarcWriter | None = None
         self.pool: ProcessPoolExecutor | None = None
+        self.cpu_seconds = 0.0  # the WARC writer's, in its process or inline
         if process:
             self.pool = ProcessPoolExecutor(
                 1,
@@ -132,11 +133,12 @@ class WarcCaptureMiddleware:
             earlier = None  # a redirect hop or an error page: never a revisit
         try:
             if self.pool is not None:
-                future = self.pool.submit(process_write, exchange, earlier)
-                pointer = await asyncio.wrap_future(future)
+                future = self.pool.submit(timed_call, process_write, exchange, earlier)
+                pointer, cpu = await asyncio.wrap_future(future)
             else:
                 assert self.writer is not None
-                pointer = self.writer.write_exchange(exchange, earlier)
+                pointer, cpu = timed_call(self.writer.write_exchange, exchange, earlier)
+            self.cpu_seconds += cpu  # building, compressing, hashing, writing the records
         except (WarcWriteError, BrokenProcessPool) as exc:
             self.stats.inc_value(STAT_WARC_WRITE_ERRORS)
             logger.error("WARC write failed, closing the crawl: %s", exc)
@@ -151,22 +153,21 @@ class WarcCaptureMiddleware:
 
     def spider_closed(self) -> None:
         files: list[str] = []
-        records, cpu = 0, 0.0
+        records = 0
         try:
             if self.pool is not None:
-                files, records, cpu = self.pool.submit(process_close).result()
+                files, records = self.pool.submit(process_close).result()
                 self.pool.shutdown(wait=True)
             else:
                 assert self.writer is not None
                 self.writer.close()
                 files, records = list(self.writer.files_written), self.writer.records_written
-                cpu = self.writer.cpu_seconds
         except (WarcWriteError, BrokenProcessPool) as exc:
             self.stats.inc_value(STAT_WARC_WRITE_ERRORS)
             logger.error("WARC writer failed at close: %s", exc)
         self.stats.set_value(STAT_WARC_FILES, files)
         self.stats.set_value(STAT_WARC_RECORDS, records)
-        self.stats.set_value(STAT_CPU_WARC, round(cpu, 3))
+        self.stats.set_value(STAT_CPU_WARC, round(self.cpu_seconds, 3))
 
 
 def warcinfo(settings: Any) -> dict[str, str]:

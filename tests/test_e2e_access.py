@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from crawler.access import BUILTIN_RULES, AccessRules
 from tests.conftest import CrawlResult, run_crawl, write_url_list
 from tests.siteserver import ACCESS_EXPECTED, SiteServer
 
+RULES = {rule.name: rule.label for rule in AccessRules.load(BUILTIN_RULES).rules}
 FAST = {"ACCESS_RETRY_DELAY": "0.05", "RETRY_TIMES": "0"}
 
 
@@ -36,7 +38,8 @@ def test_every_page_gets_its_label_and_no_article_is_flagged(site, access_crawl)
         if label == "full":
             assert "access_evidence" not in line
             continue
-        assert line["access_evidence"].split(":")[0] in line["access_evidence"]
+        rule = line["access_evidence"].split(":")[0]
+        assert rule in RULES and RULES[rule] == label, line  # a rule of that label fired
         assert len(line["access_evidence"]) < 300
 
 

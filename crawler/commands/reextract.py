@@ -118,9 +118,11 @@ class Command(OfflineCommand):
             with out:
                 if out is not source:  # the new corpus points at the WARC files it came from
                     link_warcs(source.warc_files() if source else sources, out)
+                from crawler.syndication import group_index
+
                 groups = None
                 if settings.getbool("GROUPS_ENABLED"):
-                    groups = out.group_index(settings.getfloat("DEDUP_THRESHOLD"))
+                    groups = group_index(out.state, settings.getfloat("DEDUP_THRESHOLD"))
                 asyncio.run(reextract(
                     pages, extractor, out, report, previous=source,
                     only_changed=opts.only_changed or out is source, progress=progress,

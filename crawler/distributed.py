@@ -7,7 +7,7 @@ into the job's stream as JSON and come out as this worker's share; an entry is
 acknowledged when its page's item has left the pipelines (manifest line flushed, WARC
 records written before it), never when it is taken. Retries, redirects and Internet
 Archive steps of an entry stay in a local queue: the entry is still this worker's.
-:class:`SharedHostRateMiddleware` spaces requests to each host across all workers.
+:class:`HostRateDownloadHandler` spaces requests to each host across all workers.
 
 Reads: settings ``JOB``, ``REDIS_*``; the ``item_scraped``, ``item_error``,
 ``item_dropped`` and ``spider_idle`` signals. Writes: the job's Redis keys
@@ -25,8 +25,10 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.contracts import (
     META_FRONTIER_ENTRY,
@@ -46,7 +48,7 @@ from crawler.redisstate import RedisStateStore
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
-    from scrapy.http import Request
+    from scrapy.http import Request, Response
     from scrapy.settings import BaseSettings
 
     from crawler.archive import Archive
@@ -278,33 +280,49 @@ class RedisScheduler:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
 
 
-class SharedHostRateMiddleware:
-    """Spaces requests to each host across every worker of a job: at most
-    ``REDIS_HOST_RATE`` requests per second per host, a token bucket per host in Redis
-    (crawler.hostrate), so N workers do not hit a site N times as hard. Off outside
-    distributed jobs and with ``REDIS_HOST_RATE = 0``. Stat ``job/host_waits``."""
+class HostRateDownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP handler, spacing the requests of a distributed job to each host across
+    every worker: at most ``REDIS_HOST_RATE`` requests a second per host (bursts of
+    ``REDIS_HOST_BURST``), a token bucket per host in Redis (crawler.hostrate), so N
+    workers do not hit a site N times as hard. Outside jobs, or with ``REDIS_HOST_RATE =
+    0``, it is Scrapy's handler unchanged. Stat ``job/host_waits``.
 
-    def __init__(self, crawler: Crawler, rate: HostRate) -> None:
-        self.stats = crawler.stats
-        self.rate = rate
+    Why a download handler and not a downloader middleware: a middleware runs before the
+    request waits in Scrapy's per-host slot queue, so requests spaced there can leave the
+    queue together when connections free up; the handler takes its slot from the bucket
+    when the request is actually sent."""
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> SharedHostRateMiddleware:
-        from crawler.extensions import ArchiveExtension
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._rate: HostRate | bool | None = False  # looked up on the first request
 
-        extension = crawler.get_extension(ArchiveExtension)
-        per_second = crawler.settings.getfloat("REDIS_HOST_RATE")
-        if extension is None or extension.frontier is None or per_second <= 0:
-            raise NotConfigured
-        frontier = extension.frontier
-        burst = crawler.settings.getfloat("REDIS_HOST_BURST")
-        return cls(crawler, HostRate(frontier.redis, frontier.key, per_second, burst))
+    def _host_rate(self) -> HostRate | None:
+        if self._rate is False:
+            from crawler.extensions import ArchiveExtension
 
-    async def process_request(self, request: Request) -> None:
-        from urllib.parse import urlsplit
+            extension = self._crawler.get_extension(ArchiveExtension)
+            frontier = extension.frontier if extension is not None else None
+            per_second = self._crawler.settings.getfloat("REDIS_HOST_RATE")
+            burst = self._crawler.settings.getfloat("REDIS_HOST_BURST")
+            self._rate = (HostRate(frontier.redis, frontier.key, per_second, burst)
+                          if frontier is not None and per_second > 0 else None)  # fmt: skip
+        return self._rate  # type: ignore[return-value]
 
-        host = urlsplit(request.url).hostname or ""
-        wait = self.rate.reserve(host)
-        if wait > 0:
-            self.stats.inc_value("job/host_waits")
+    async def download_request(self, request: Request) -> Response:
+        rate = self._host_rate()
+        if rate is not None:
+            await self._take_slot(rate, urlparse_cached(request).hostname or "")
+        return await super().download_request(request)
+
+    async def _take_slot(self, rate: HostRate, host: str) -> None:
+        """Wait for this request's slot in *host*'s schedule. Woken late (a reactor kept
+        busy, a CPU shared with other workers), it would go out together with the slots
+        after its own: the slot is given up and the request queues again (``job/host_late``)."""
+        stats = self._crawler.stats
+        while (wait := rate.reserve(host)) > 0:
+            stats.inc_value("job/host_waits")
+            started = time.monotonic()
             await reactor_sleep(wait)
+            if time.monotonic() - started - wait <= rate.tolerance:
+                return
+            stats.inc_value("job/host_late")

@@ -1,4 +1,5 @@
-"""Per-host request spacing shared by every worker of a job: a token bucket in Redis.
+"""Politeness shared by every worker of a job: per-host request spacing (a token bucket
+in Redis) and robots.txt (fetched once per job, read by every worker).
 
 One Lua script per request reserves the next slot for its host: the bucket refills at
 ``rate`` tokens a second up to ``burst``; a request takes a token, and when none is
@@ -10,10 +11,17 @@ Why a shared bucket rather than hosts sharded to workers: with sharding, one big
 is one worker's alone however many there are, and a dead worker's hosts wait for a
 re-shard; a bucket costs one round trip per request (~0.1 ms on a LAN) and keeps every
 worker busy on every host.
+
+robots.txt: the first worker to fetch a host's robots.txt shares the answer (status and
+body) under the job's keys for a day (how long Google and Scrapy's own cache keep one);
+the others parse that copy instead of asking the site again. Workers that start at the
+same moment may each fetch it once; never more.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -44,7 +52,37 @@ class HostRate:
         self.rate = rate
         self.burst = burst
         self._reserve = client.register_script(_RESERVE)
+        # How late a request may leave after its slot (s): a quarter of the spacing, at
+        # most 50 ms. Later, it would crowd the slots that follow.
+        self.tolerance = min(0.05, 0.25 / rate)
 
     def reserve(self, host: str) -> float:
         """Take the next slot for *host*; returns how long to wait before using it (s)."""
         return float(self._reserve(keys=[self.key(f"host:{host}")], args=[self.rate, self.burst]))
+
+
+ROBOTS_TTL = 24 * 3600  # seconds a shared robots.txt answer is used
+ROBOTS_MAX_SHARED = 512 * 1024  # bytes: Google reads no more of a robots.txt than this
+
+
+class SharedRobots:
+    """robots.txt answers (status, body) shared by the workers of a job."""
+
+    def __init__(self, client: Any, key: Callable[[str], str]) -> None:
+        self.redis = client
+        self.key = key
+
+    def get(self, netloc: str) -> tuple[int, bytes] | None:
+        """The answer another worker got for *netloc*'s robots.txt, if any."""
+        raw = self.redis.get(self.key(f"robots:{netloc}"))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return int(data["status"]), base64.b64decode(data["body"])
+
+    def put(self, netloc: str, status: int, body: bytes) -> None:
+        """Share this worker's answer (the first one shared stays; a huge one is not)."""
+        if len(body) > ROBOTS_MAX_SHARED:
+            return
+        data = json.dumps({"status": status, "body": base64.b64encode(body).decode("ascii")})
+        self.redis.set(self.key(f"robots:{netloc}"), data, nx=True, ex=ROBOTS_TTL)

@@ -113,7 +113,22 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
     Scrapy logs an unreachable robots.txt as an ERROR with a traceback; here it is one
     WARNING per host (stat ``robotstxt/unreachable``): the host's pages then fail, or
     not, on their own. A forbidden request gets ``request.meta[META_BLOCKED]``.
+    In a distributed job, a robots.txt another worker fetched is read from Redis
+    (crawler.hostrate.SharedRobots, stat ``robotstxt/shared``) instead of fetched again.
     """
+
+    _shared: Any = False  # not looked up yet
+
+    def shared_robots(self) -> Any:
+        """The job's shared robots.txt answers (None outside distributed jobs)."""
+        if self._shared is False:
+            from crawler.extensions import ArchiveExtension  # imports this module
+            from crawler.hostrate import SharedRobots
+
+            extension = self.crawler.get_extension(ArchiveExtension)
+            frontier = extension.frontier if extension is not None else None
+            self._shared = SharedRobots(frontier.redis, frontier.key) if frontier else None
+        return self._shared
 
     async def robot_parser(self, request: Request) -> Any:
         netloc = urlparse_cached(request).netloc
@@ -132,9 +147,18 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
             f"{scheme}://{netloc}/robots.txt", priority=self.DOWNLOAD_PRIORITY,
             meta={"dont_obey_robotstxt": True}, callback=NO_CALLBACK,
         )  # fmt: skip
+        shared = self.shared_robots()
         try:
+            answer = shared.get(netloc) if shared is not None else None
+            if answer is not None:  # another worker of the job asked the site already
+                self._stats.inc_value("robotstxt/shared")
+                status, body = answer
+                await self._parse_robots(Response(robots.url, status, body=body), netloc, request)
+                return
             response = await self.crawler.engine.download_async(robots)
             await self._parse_robots(response, netloc, request)
+            if shared is not None:
+                shared.put(netloc, response.status, response.body)
         except Exception as exc:
             if not isinstance(exc, IgnoreRequest):
                 self._stats.inc_value("robotstxt/unreachable")

@@ -93,7 +93,13 @@ WAYBACK_CDX_LIMIT = 5
 # (outcome `blocked`), redirect targets included. Turn on only to crawl your own network.
 ALLOW_PRIVATE_ADDRESSES = False
 # Only http(s) is ever fetched: no file://, ftp://, s3:// or data: through a redirect.
-DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+DOWNLOAD_HANDLERS = {
+    "file": None, "ftp": None, "s3": None, "data": None,
+    # Scrapy's HTTP handler; in distributed jobs it also spaces requests per host across
+    # workers (REDIS_HOST_RATE): a no-op outside them.
+    "http": "crawler.distributed.HostRateDownloadHandler",
+    "https": "crawler.distributed.HostRateDownloadHandler",
+}  # fmt: skip
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 # Scrapy's base extensions without the remote control: off as above, it would still be
@@ -170,8 +176,6 @@ REDIS_HOST_BURST = 4.0
 
 # --- components -------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
-    # Distributed jobs only: per-host spacing shared by every worker (REDIS_HOST_RATE).
-    "crawler.distributed.SharedHostRateMiddleware": 80,
     # First on the way out, last on the way back: sees a page's final live answer (after
     # redirects and retries) and turns a dead link into a capture from the archive.
     "crawler.wayback_flow.WaybackMiddleware": 40,

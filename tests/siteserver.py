@@ -80,6 +80,13 @@ class SeenRequest:
     requestline: str
     path: str
     headers: list[tuple[str, str]]
+    at: float = 0.0  # time.monotonic() when it arrived
+
+    @property
+    def host(self) -> str:
+        """The Host header's host (the site answers as 127.0.0.1 and as localhost)."""
+        value = next((v for k, v in self.headers if k.lower() == "host"), "")
+        return value.rsplit(":", 1)[0]
 
 
 @dataclass
@@ -136,7 +143,13 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         with self.log.lock:
             self.log.requests.append(
-                SeenRequest(self.command, self.requestline, self.path, list(self.headers.items()))
+                SeenRequest(
+                    self.command,
+                    self.requestline,
+                    self.path,
+                    list(self.headers.items()),
+                    time.monotonic(),
+                )
             )
             hits = self.log.hits[self.path] = self.log.hits.get(self.path, 0) + 1
 

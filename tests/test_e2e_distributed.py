@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -131,6 +132,78 @@ def test_a_worker_killed_mid_job_loses_nothing(site: SiteServer, redis_server, t
     verify = scrapy("verify", str(archive))
     assert verify.returncode == 0, verify.stdout + verify.stderr
     warcio_check(archive)
+
+
+CHAOS = 200  # /paced/ pages over two host names of the loopback site
+RATE, BURST = 8.0, 2.0  # per host, across the workers
+
+
+def too_fast(arrivals: list[float], rate: float, burst: float, slack: float = 0.1) -> list:
+    """Windows of requests to one host above a token bucket's bound: *burst* plus *rate*
+    per second, give or take *slack* seconds: the time between the bucket and the
+    server, on a 2-core machine that runs three workers, their extraction processes and
+    the site at once."""
+    arrivals = sorted(arrivals)
+    return [(j - i + 1, round(arrivals[j] - arrivals[i], 3))
+            for i in range(len(arrivals)) for j in range(i + 1, len(arrivals))
+            if j - i + 1 > burst + rate * (arrivals[j] - arrivals[i] + slack)]  # fmt: skip
+
+
+def test_workers_killed_at_random_lose_nothing_and_keep_the_host_rate(
+    site: SiteServer, redis_server, tmp_path
+):
+    """Three workers over two hosts, SIGKILLed at random moments (a fixed seed) and
+    restarted: after the merge every URL has exactly one line, verify passes, no host got
+    more than its rate across the workers, and robots.txt was fetched once per worker start
+    at most (the others read the copy the job shares)."""
+    rng = random.Random(20261202)
+    archive = tmp_path / "archive"
+    bases = [site.base_url, site.base_url.replace("127.0.0.1", "localhost")]
+    urls = [f"{bases[i % 2]}/paced/chaos-{i}.html" for i in range(CHAOS)]
+    url_list = write_url_list(tmp_path / "list.txt", urls)
+    assert scrapy("enqueue", "chaos", str(url_list), "--redis", redis_server.url).returncode == 0
+    settings = {"REDIS_HOST_RATE": str(RATE), "REDIS_HOST_BURST": str(BURST),
+                "CONCURRENT_REQUESTS": "8", "REDIS_BATCH": "4"}  # fmt: skip
+    names = ["w1", "w2", "w3"]
+    began = time.monotonic()  # the site is the session's: earlier tests' requests are older
+    workers = {n: start_worker(n, archive, redis_server, "chaos", **settings) for n in names}
+    starts, kills = len(names), []
+    total = lambda: sum(lines_of(archive, n) for n in names)  # noqa: E731
+    while len(kills) < 4:
+        time.sleep(rng.uniform(1.0, 3.0))
+        done = total()
+        if done >= CHAOS * 0.9:
+            break
+        victim = rng.choice(names)
+        os.kill(workers[victim].pid, signal.SIGKILL)
+        assert workers[victim].wait(10) == -signal.SIGKILL
+        kills.append((victim, done))
+        workers[victim] = start_worker(victim, archive, redis_server, "chaos", **settings)
+        starts += 1
+    assert len(kills) >= 3, f"the job ended before the kills: {kills}"  # they hit live work
+    assert finish(*workers.values()) == [0, 0, 0]
+
+    merged = scrapy("merge", str(archive), "--job", "chaos", "--redis", redis_server.url)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    lines = merged_manifest(archive)
+    assert sorted(line["seq"] for line in lines) == [f"{i:03d}" for i in range(CHAOS)]
+    assert {line["url"] for line in lines} == set(urls)
+    assert all(line["outcome"] == "ok" for line in lines), Counter(x["outcome"] for x in lines)
+    verify = scrapy("verify", str(archive))
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    warcio_check(archive)
+
+    with site.log.lock:
+        seen = [r for r in site.log.requests if r.at >= began]
+    for host in ("127.0.0.1", "localhost"):
+        arrivals = [r.at for r in seen if r.host == host]
+        assert len(arrivals) >= CHAOS // 2
+        assert too_fast(arrivals, RATE, BURST) == [], host
+        robots = [r for r in seen if r.host == host and r.path == "/robots.txt"]
+        assert 1 <= len(robots) <= starts
+    records = [json.loads(p.read_text()) for p in archive.glob("workers/*/runs/*.json")]
+    assert sum(r["counters"].get("robotstxt/shared", 0) for r in records) >= 1
+    assert sum(r["counters"].get("job/host_waits", 0) for r in records) >= 1
 
 
 def test_a_page_slower_than_the_lease_is_fetched_once(site: SiteServer, redis_server, tmp_path):

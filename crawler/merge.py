@@ -5,8 +5,9 @@ files, dumps and manifest: no two processes ever append to one file). Merging gi
 ``ARCHIVE_DIR`` itself one manifest with one line per input entry, the links of every
 part (each line once), the WARC files and
 the dumps those lines point at (hard links where the file system allows, else
-copies: the parts stay as they are), and a fresh CDXJ index; ``scrapy verify`` then
-checks it like any archive.
+copies: the parts stay as they are), a fresh CDXJ index, and the syndication groups of
+the whole corpus (workers do not group: one index, in fetch order, gives every merge of
+the same parts the same groups); ``scrapy verify`` then checks it like any archive.
 
 An entry done twice (a worker died after writing its line but before acknowledging it,
 and another took it over) has a line in two parts: the merge keeps one, by outcome
@@ -19,13 +20,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crawler.archive import Archive
+from crawler.items import COMMENTS_SEPARATOR
 from crawler.outcomes import NO_TEXT, OK, UNCHANGED
 from crawler.storage import StorageError, atomic_write_text
+from crawler.syndication import group_index, signature
 from crawler.warc import WARC_SUFFIX
 
 _RANK = {OK: 0, UNCHANGED: 1, NO_TEXT: 2}
@@ -43,6 +47,7 @@ class MergeResult:
     warc_files: int = 0  # WARC files linked in
     text_files: int = 0  # dumps linked in
     index_lines: int = 0
+    groups: int = 0  # syndication groups of two or more articles
     problems: list[str] = field(default_factory=list)
 
 
@@ -86,8 +91,9 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def merge_parts(root: str | Path) -> MergeResult:
-    """Merge ``root/workers/*`` into *root* (under its lock; the parts are read only)."""
+def merge_parts(root: str | Path, threshold: float | None = 0.8) -> MergeResult:
+    """Merge ``root/workers/*`` into *root* (under its lock; the parts are read only),
+    grouping syndicated copies at Jaccard *threshold* (None: no grouping)."""
     root = Path(root)
     parts = sorted(p for p in (root / "workers").glob("*") if p.is_dir())
     if not parts:
@@ -128,6 +134,8 @@ def merge_parts(root: str | Path) -> MergeResult:
                 result.text_files += _link(source, root / text)
         ordered = sorted(chosen.values(), key=lambda item: (str(item[0].get("seq")),
                                                             str(item[0].get("id"))))  # fmt: skip
+        if threshold is not None:
+            result.groups = _group(archive, [line for line, _ in ordered], threshold)
         body = "".join(
             json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
             for line, _ in ordered
@@ -145,12 +153,41 @@ def merge_parts(root: str | Path) -> MergeResult:
         if links:
             atomic_write_text(archive.links_path, b"".join(links).decode("utf-8"), durable=True)
         result.index_lines = archive.rebuild_index()
-    # The merged manifest replaced the one the state store had read: read it afresh.
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{archive.state_path}{suffix}").unlink(missing_ok=True)
-    try:
-        with Archive(root):
-            pass
-    except StorageError as exc:
-        result.problems.append(f"state store: {exc}")
+        # The merged manifest replaced the one the state store had read: read it afresh.
+        try:
+            archive.state.rebuild(archive.manifest_path)
+        except (StorageError, sqlite3.Error) as exc:
+            result.problems.append(f"state store: {exc}")
     return result
+
+
+def _group(archive: Archive, lines: list[dict[str, Any]], threshold: float) -> int:
+    """Syndication groups of the merged corpus (workers leave grouping to the merge: one
+    index, not one per worker), every extracted article again in the order it was
+    fetched, so any merge of the same parts gives the same groups. Sets ``group``,
+    ``similarity`` and ``group_kind`` on *lines*, writes ``groups.jsonl``; returns the
+    number of groups."""
+    index = group_index(archive.state, threshold)
+    if index is None:
+        return 0
+    articles = sorted((line for line in lines if line.get("outcome") == OK
+                       and line.get("text_file") and line.get("text_sha256")),
+                      key=lambda line: (line.get("fetched_at") or "", line["id"]))  # fmt: skip
+    with index.bulk():
+        index.reset()
+        for line in articles:
+            try:
+                _, body = archive.read_dump(line["text_file"])
+            except (OSError, ValueError):
+                continue  # a dump in no part: already a problem of the merge
+            text = body.split(f"\n\n{COMMENTS_SEPARATOR}\n\n", 1)[0]  # the article alone
+            sig = signature(text)
+            if not sig:
+                continue
+            match = index.add(line["id"], line.get("final_url") or line["url"],
+                              line["text_sha256"], sig, line.get("fetched_at") or "")  # fmt: skip
+            line.pop("group_kind", None)
+            line.update(group=match.group, similarity=match.similarity)  # as a crawl's line
+            if match.kind is not None:
+                line["group_kind"] = match.kind
+    return archive.write_groups(index)

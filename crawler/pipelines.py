@@ -213,7 +213,7 @@ class GroupPipeline:
     """Gives every extracted article its syndication group (crawler.syndication: the
     signature came from the extraction worker) before its manifest line is written:
     fields ``group``, ``similarity``, ``group_kind``. Off with ``GROUPS_ENABLED = False``
-    and in distributed jobs (their state is in Redis). Stats ``groups/near``,
+    and in distributed jobs' workers (``scrapy merge`` groups the corpus). Stats ``groups/near``,
     ``groups/exact``."""
 
     def __init__(self, crawler: Crawler) -> None:

@@ -237,6 +237,14 @@ class SqliteStateStore:
             self.db.execute("ROLLBACK")
             raise
 
+    def rebuild(self, manifest: Path) -> int:
+        """Forget every URL and read *manifest* again (it was replaced: a merge)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("DELETE FROM urls")
+        self.db.execute("DELETE FROM meta WHERE key = 'manifest_end'")
+        self.db.execute("COMMIT")
+        return self.catch_up(manifest)
+
     def catch_up(self, manifest: Path) -> int:
         """Record manifest lines written after the last recorded one; returns how many."""
         count = 0

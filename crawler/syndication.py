@@ -25,7 +25,9 @@ import hashlib
 import re
 import sqlite3
 import struct
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,12 +98,14 @@ def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
 def band_keys(sig: tuple[int, ...]) -> list[int]:
     """One key per band: the band's number in the top bits, a hash of its rows below (an
     integer: one compact B-tree in SQLite)."""
-    keys = []
-    for band in range(BANDS):
-        rows = struct.pack(f"<{ROWS}I", *sig[band * ROWS : (band + 1) * ROWS])
-        digest = int.from_bytes(hashlib.blake2b(rows, digest_size=7).digest(), "big")
-        keys.append(band << 56 | digest)
-    return keys
+    raw = struct.pack(f"<{len(sig)}I", *sig)  # a band's rows: 16 bytes of it
+    width = 4 * ROWS
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+    return [
+        band << 56 | from_bytes(blake2b(raw[band * width : (band + 1) * width],
+                                        digest_size=7).digest(), "big")
+        for band in range(BANDS)
+    ]  # fmt: skip
 
 
 def _pack(sig: tuple[int, ...]) -> bytes:
@@ -136,12 +140,36 @@ class GroupIndex:
             raise ValueError(f"DEDUP_THRESHOLD must be in (0, 1], got {threshold}")
         self.db = db
         self.threshold = threshold
+        self._in_bulk = False
         db.executescript(_SCHEMA)
+
+    def reset(self) -> None:
+        """Forget every article (before grouping a whole corpus again)."""
+        self.db.execute("DELETE FROM syndication_band_groups")
+        self.db.execute("DELETE FROM syndication_docs")
+
+    @contextmanager
+    def bulk(self) -> Iterator[GroupIndex]:
+        """One transaction for many :meth:`add` calls (a merge, a re-extraction: a commit
+        per article is most of the cost of grouping a corpus). All or nothing."""
+        self.db.execute("BEGIN IMMEDIATE")
+        self._in_bulk = True
+        try:
+            yield self
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._in_bulk = False
 
     def add(self, id_: str, url: str, sha: str, sig: tuple[int, ...], seen_at: str) -> GroupMatch:
         """Index an article and return its group (merging the groups it links)."""
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
+        own = not self._in_bulk  # a transaction of its own, or the bulk one
+        if own:
+            db.execute("BEGIN IMMEDIATE")
         try:
             # A URL fetched again: its new text replaces the old in the index.
             old = db.execute("SELECT sig FROM syndication_docs WHERE id = ?", (id_,)).fetchone()
@@ -158,20 +186,25 @@ class GroupIndex:
             if exact:
                 linked[row[0]] = 1.0
             keys = band_keys(sig) if sig else []
+            counts: Counter[int] = Counter()  # groups per band value, before this one
             if keys:
                 # Per band value, one member ("witness") of each group that has it: a group
-                # of 10,000 copies costs a lookup what a group of two does.
+                # of 10,000 copies costs a lookup what a group of two does. One read of
+                # every witness of the article's band values (at most 32 x 64 rows),
+                # counted here: the groups sharing most bands first.
                 marks = ",".join("?" * len(keys))
-                # One witness per group, counted in SQLite (a templated page can share bands
-                # with a thousand groups): the groups sharing most bands first.
-                witnesses = {
-                    grp: [member] for grp, member, _ in db.execute(
-                        f"SELECT grp, MIN(id), COUNT(*) AS n FROM syndication_band_groups "
-                        f"WHERE key IN ({marks}) GROUP BY grp HAVING n >= ? "
-                        f"ORDER BY n DESC, grp LIMIT ?",
-                        [*keys, MIN_SHARED_BANDS, MAX_CANDIDATE_GROUPS],
-                    ) if grp not in linked
-                }  # fmt: skip
+                shared: Counter[str] = Counter()
+                first: dict[str, str] = {}
+                for key, grp, member in db.execute(
+                    f"SELECT key, grp, id FROM syndication_band_groups WHERE key IN ({marks})",
+                    keys,
+                ):  # fmt: skip
+                    counts[key] += 1
+                    shared[grp] += 1
+                    first[grp] = min(first.get(grp, member), member)
+                ranked = sorted((g for g, n in shared.items() if n >= MIN_SHARED_BANDS),
+                                key=lambda g: (-shared[g], g))[:MAX_CANDIDATE_GROUPS]  # fmt: skip
+                witnesses = {grp: [first[grp]] for grp in ranked if grp not in linked}
                 ids = sorted({m for members in witnesses.values() for m in members})
                 found = ",".join("?" * len(ids))
                 sigs = dict(db.execute(
@@ -202,13 +235,14 @@ class GroupIndex:
                 "VALUES(?, ?, ?, ?, ?, ?)", (id_, url, sha, _pack(sig), name, seen_at),
             )  # fmt: skip
             db.executemany(
-                "INSERT OR IGNORE INTO syndication_band_groups(key, grp, id) SELECT ?, ?, ? "
-                "WHERE (SELECT COUNT(*) FROM syndication_band_groups WHERE key = ?) < ?",
-                [(k, name, id_, k, MAX_GROUPS_PER_BAND) for k in keys],
+                "INSERT OR IGNORE INTO syndication_band_groups(key, grp, id) VALUES(?, ?, ?)",
+                [(k, name, id_) for k in keys if counts[k] < MAX_GROUPS_PER_BAND],
             )
-            db.execute("COMMIT")
+            if own:
+                db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if own:
+                db.execute("ROLLBACK")
             raise
         if name == id_:  # alone, or the first-seen member of the group it joined
             return GroupMatch(id_, 1.0)

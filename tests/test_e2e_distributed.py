@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import ROOT, TEST_SETTINGS, run_crawl, write_url_list
 from tests.redisserver import RedisServer
 from tests.siteserver import SiteServer
+from tests.test_syndication import COPY, OTHER, STORY
 
 SEEDS = Path(__file__).parent / "seeds"  # the seed documents, {{BASE}} for the site
 PACED = 120  # /paced/ pages: ~20 ms each on the server, enough to kill a worker mid-job
@@ -319,5 +320,37 @@ def test_a_seeds_job_finds_what_one_crawl_finds(site: SiteServer, redis_server, 
         return {(x["from"], x["to"]) for x in map(json.loads, path.read_text().splitlines())}
 
     assert pairs(archive / "links.jsonl") == pairs(tmp_path / "alone" / "links.jsonl")
+    verify = scrapy("verify", str(archive))
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_job_groups_syndicated_copies_at_the_merge(site: SiteServer, redis_server, tmp_path):
+    """Workers do not group; the merge groups the whole corpus, in fetch order: the wire
+    story and its copies share a group, the other story is alone, as in a local crawl."""
+    names = [*STORY, COPY, OTHER]
+    urls = [site.url(f"/wire/{n}.html") for n in names]
+    archive = tmp_path / "archive"
+    scrapy("enqueue", "wire", str(write_url_list(tmp_path / "w.txt", urls)),
+           "--redis", redis_server.url)  # fmt: skip
+    workers = [start_worker(n, archive, redis_server, "wire", REDIS_BATCH="1") for n in "ab"]
+    assert finish(*workers) == [0, 0]
+    merged = scrapy("merge", str(archive), "--job", "wire", "--redis", redis_server.url)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert merged.stdout.rstrip().endswith("; 1 groups of the same story")
+    lines = merged_manifest(archive)
+    groups: dict[str, set[str]] = {}
+    for line in lines:
+        groups.setdefault(line["group"], set()).add(line["url"].rsplit("/", 1)[-1])
+    expected = {frozenset(f"{n}.html" for n in [*STORY, COPY]), frozenset([f"{OTHER}.html"])}
+    assert {frozenset(g) for g in groups.values()} == expected
+    assert sorted(x.get("group_kind", "first") for x in lines).count("first") == 2
+    [group] = [json.loads(x) for x in (archive / "groups.jsonl").read_text().splitlines()]
+    assert group["size"] == 4 and len(group["outlets"]) >= 1
+    # A second merge of the same parts gives the same archive, groups included.
+    before = (archive / "manifest.jsonl").read_bytes(), (archive / "groups.jsonl").read_bytes()
+    again = scrapy("merge", str(archive), "--job", "wire", "--redis", redis_server.url)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert ((archive / "manifest.jsonl").read_bytes(),
+            (archive / "groups.jsonl").read_bytes()) == before  # fmt: skip
     verify = scrapy("verify", str(archive))
     assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -107,6 +107,28 @@ def test_grouping_is_incremental_across_runs(bodies, tmp_path):
     assert (match.group, match.kind) == (STORY[0], NEAR) and match.similarity >= 0.8
 
 
+def test_bulk_grouping_is_the_same_grouping_and_all_or_nothing(bodies):
+    import hashlib
+
+    order = [*STORY, COPY, OTHER]
+    one_by_one = index_in(order, bodies)
+    index = GroupIndex(sqlite3.connect(":memory:", isolation_level=None))
+    with index.bulk():
+        for n, name in enumerate(order):
+            text = bodies[name]
+            index.add(name, f"http://{name}.example/story",
+                      hashlib.sha256(text.encode()).hexdigest(), signature(text),
+                      f"2026-12-01T00:00:{n:02d}Z")  # fmt: skip
+    assert list(index.groups()) == list(one_by_one.groups())
+    with pytest.raises(RuntimeError), index.bulk():  # a failure midway: nothing kept
+        index.reset()
+        raise RuntimeError("interrupted")
+    assert partition(index, order) == {frozenset([*STORY, COPY]), frozenset([OTHER])}
+    with index.bulk():
+        index.reset()
+    assert list(index.groups()) == [] and partition(index, order) == set()
+
+
 def grouped(result) -> set[frozenset[str]]:
     groups: dict[str, set[str]] = {}
     for line in result.manifest:

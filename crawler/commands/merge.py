@@ -3,7 +3,9 @@
 Each worker of a distributed job writes ARCHIVE_DIR/workers/<name>/; this gives
 ARCHIVE_DIR one manifest (one line per input entry; an entry two workers both finished
 keeps one line, the others are counted), the WARC files and dumps it points at (hard
-links), and a fresh CDXJ index. ``scrapy verify ARCHIVE_DIR`` checks the result. With
+links), a fresh CDXJ index, and the syndication groups of the whole corpus
+(``groups.jsonl``, the ``group`` fields of the manifest; off with GROUPS_ENABLED=0).
+``scrapy verify ARCHIVE_DIR`` checks the result. With
 --job, the totals are checked against the job in Redis: it must be finished, and every
 entry it ever queued must have its line. Exit 1 on any problem.
 """
@@ -41,7 +43,9 @@ class Command(OfflineCommand):
             raise UsageError("give at most one archive directory")
         root = args[0] if args else self.settings["ARCHIVE_DIR"]
         try:
-            result = merge_parts(root)
+            grouping = self.settings.getbool("GROUPS_ENABLED")
+            threshold = self.settings.getfloat("DEDUP_THRESHOLD") if grouping else None
+            result = merge_parts(root, threshold)
         except (MergeError, ArchiveLockedError, StorageError, CdxIndexError, OSError) as exc:
             print(f"Cannot merge {root}: {exc}", file=sys.stderr)
             self.exitcode = 1
@@ -50,7 +54,8 @@ class Command(OfflineCommand):
         print(f"{result.lines} manifest lines from {len(result.parts)} parts "
               f"({', '.join(result.parts)}); {result.duplicates} lines of entries done twice "
               f"left out; {result.warc_files} WARC files and {result.text_files} dumps "
-              f"linked; {result.index_lines} index lines")  # fmt: skip
+              f"linked; {result.index_lines} index lines; {result.groups} groups of the "
+              f"same story")  # fmt: skip
         if opts.job:
             try:
                 status = job_frontier(opts.job, opts, self.settings).status()

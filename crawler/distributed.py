@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from crawler.archive import Archive
 
 logger = logging.getLogger(__name__)
+MAX_REQUEUES = 3  # times a request woken late for its host slot queues again
 # A worker's name is a directory name (ARCHIVE_DIR/workers/<name>) and a consumer name.
 _WORKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -294,32 +295,32 @@ class HostRateDownloadHandler(HTTP11DownloadHandler):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self._rate: HostRate | bool | None = False  # looked up on the first request
+        # Extensions are built before the engine: the job (if any) is open by now, and a
+        # bad REDIS_HOST_RATE/BURST fails the start, not every page.
+        from crawler.extensions import ArchiveExtension
 
-    def _host_rate(self) -> HostRate | None:
-        if self._rate is False:
-            from crawler.extensions import ArchiveExtension
-
-            extension = self._crawler.get_extension(ArchiveExtension)
-            frontier = extension.frontier if extension is not None else None
-            per_second = self._crawler.settings.getfloat("REDIS_HOST_RATE")
-            burst = self._crawler.settings.getfloat("REDIS_HOST_BURST")
-            self._rate = (HostRate(frontier.redis, frontier.key, per_second, burst)
-                          if frontier is not None and per_second > 0 else None)  # fmt: skip
-        return self._rate  # type: ignore[return-value]
+        extension = crawler.get_extension(ArchiveExtension)
+        frontier = extension.frontier if extension is not None else None
+        per_second = crawler.settings.getfloat("REDIS_HOST_RATE")
+        burst = crawler.settings.getfloat("REDIS_HOST_BURST")
+        self._rate = (HostRate(frontier.redis, frontier.key, per_second, burst)
+                      if frontier is not None and per_second > 0 else None)  # fmt: skip
 
     async def download_request(self, request: Request) -> Response:
-        rate = self._host_rate()
-        if rate is not None:
-            await self._take_slot(rate, urlparse_cached(request).hostname or "")
+        if self._rate is not None:
+            await self._take_slot(self._rate, urlparse_cached(request).hostname or "")
         return await super().download_request(request)
 
     async def _take_slot(self, rate: HostRate, host: str) -> None:
         """Wait for this request's slot in *host*'s schedule. Woken late (a reactor kept
         busy, a CPU shared with other workers), it would go out together with the slots
-        after its own: the slot is given up and the request queues again (``job/host_late``)."""
+        after its own: the slot is given up and the request queues again (``job/host_late``),
+        a few times at most, so a worker on a starved CPU still makes progress."""
         stats = self._crawler.stats
-        while (wait := rate.reserve(host)) > 0:
+        for _ in range(MAX_REQUEUES + 1):
+            wait = rate.reserve(host)
+            if wait <= 0:
+                return
             stats.inc_value("job/host_waits")
             started = time.monotonic()
             await reactor_sleep(wait)

@@ -52,9 +52,10 @@ class HostRate:
         self.rate = rate
         self.burst = burst
         self._reserve = client.register_script(_RESERVE)
-        # How late a request may leave after its slot (s): a quarter of the spacing, at
-        # most 50 ms. Later, it would crowd the slots that follow.
-        self.tolerance = min(0.05, 0.25 / rate)
+        # How late a request may leave after its slot (s): a quarter of the spacing,
+        # between 10 and 50 ms. Later, it would crowd the slots that follow; a tighter
+        # bound than a reactor tick would requeue most requests of a fast host.
+        self.tolerance = max(0.01, min(0.05, 0.25 / rate))
 
     def reserve(self, host: str) -> float:
         """Take the next slot for *host*; returns how long to wait before using it (s)."""
@@ -81,8 +82,9 @@ class SharedRobots:
         return int(data["status"]), base64.b64decode(data["body"])
 
     def put(self, netloc: str, status: int, body: bytes) -> None:
-        """Share this worker's answer (the first one shared stays; a huge one is not)."""
-        if len(body) > ROBOTS_MAX_SHARED:
+        """Share this worker's answer (the first one shared stays). Not shared: a huge
+        one, and a server error or rate limit, which says nothing about the rules."""
+        if len(body) > ROBOTS_MAX_SHARED or status >= 500 or status == 429:
             return
         data = json.dumps({"status": status, "body": base64.b64encode(body).decode("ascii")})
         self.redis.set(self.key(f"robots:{netloc}"), data, nx=True, ex=ROBOTS_TTL)

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from crawler.archive import Archive
 from crawler.items import COMMENTS_SEPARATOR
 from crawler.outcomes import NO_TEXT, OK, UNCHANGED
@@ -33,6 +35,7 @@ from crawler.syndication import group_index, signature
 from crawler.warc import WARC_SUFFIX
 
 _RANK = {OK: 0, UNCHANGED: 1, NO_TEXT: 2}
+_GROUP_FIELDS = ("group", "similarity", "group_kind")
 
 
 class MergeError(Exception):
@@ -109,7 +112,7 @@ def merge_parts(root: str | Path, threshold: float | None = 0.8) -> MergeResult:
         key = (str(line.get("seq")), str(line.get("id")))
         if key in chosen:
             kept, kept_where = chosen[key]
-            if kept == line:
+            if _unlabelled(kept) == _unlabelled(line):
                 continue  # the same line again (already merged): not a duplicate
             result.duplicates += 1
             if not _better(line, where.name, kept, kept_where.name):
@@ -135,11 +138,15 @@ def merge_parts(root: str | Path, threshold: float | None = 0.8) -> MergeResult:
         ordered = sorted(chosen.values(), key=lambda item: (str(item[0].get("seq")),
                                                             str(item[0].get("id"))))  # fmt: skip
         if threshold is not None:
-            result.groups = _group(archive, [line for line, _ in ordered], threshold)
+            result.groups = _group(archive, [line for line, _ in ordered], threshold,
+                                   result.problems)  # fmt: skip
         body = "".join(
             json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
             for line, _ in ordered
         )
+        # The state store forgets the old manifest before it is replaced (killed between
+        # the two, the next open reads the new one from its start), then reads the new one.
+        archive.state.forget()
         atomic_write_text(archive.manifest_path, body, durable=True)
         result.lines = len(ordered)
         # The citation graph: every part's links (the same seed parsed by two workers
@@ -153,20 +160,27 @@ def merge_parts(root: str | Path, threshold: float | None = 0.8) -> MergeResult:
         if links:
             atomic_write_text(archive.links_path, b"".join(links).decode("utf-8"), durable=True)
         result.index_lines = archive.rebuild_index()
-        # The merged manifest replaced the one the state store had read: read it afresh.
         try:
-            archive.state.rebuild(archive.manifest_path)
+            archive.state.catch_up(archive.manifest_path)
         except (StorageError, sqlite3.Error) as exc:
             result.problems.append(f"state store: {exc}")
     return result
 
 
-def _group(archive: Archive, lines: list[dict[str, Any]], threshold: float) -> int:
+def _unlabelled(line: dict[str, Any]) -> dict[str, Any]:
+    """A manifest line without the labels a merge gives (the same line in a worker's part
+    and in the merged manifest)."""
+    return {k: v for k, v in line.items() if k not in _GROUP_FIELDS}
+
+
+def _group(
+    archive: Archive, lines: list[dict[str, Any]], threshold: float, problems: list[str]
+) -> int:
     """Syndication groups of the merged corpus (workers leave grouping to the merge: one
     index, not one per worker), every extracted article again in the order it was
     fetched, so any merge of the same parts gives the same groups. Sets ``group``,
     ``similarity`` and ``group_kind`` on *lines*, writes ``groups.jsonl``; returns the
-    number of groups."""
+    number of groups. An unreadable dump is a problem, and its article is not grouped."""
     index = group_index(archive.state, threshold)
     if index is None:
         return 0
@@ -176,17 +190,21 @@ def _group(archive: Archive, lines: list[dict[str, Any]], threshold: float) -> i
     with index.bulk():
         index.reset()
         for line in articles:
+            for key in _GROUP_FIELDS:  # an earlier merge's labels: given afresh or not at all
+                line.pop(key, None)
             try:
                 _, body = archive.read_dump(line["text_file"])
-            except (OSError, ValueError):
+            except FileNotFoundError:
                 continue  # a dump in no part: already a problem of the merge
+            except (OSError, ValueError, yaml.YAMLError) as exc:
+                problems.append(f"{line['id']}: dump {line['text_file']} unreadable: {exc}")
+                continue
             text = body.split(f"\n\n{COMMENTS_SEPARATOR}\n\n", 1)[0]  # the article alone
             sig = signature(text)
             if not sig:
                 continue
             match = index.add(line["id"], line.get("final_url") or line["url"],
                               line["text_sha256"], sig, line.get("fetched_at") or "")  # fmt: skip
-            line.pop("group_kind", None)
             line.update(group=match.group, similarity=match.similarity)  # as a crawl's line
             if match.kind is not None:
                 line["group_kind"] = match.kind

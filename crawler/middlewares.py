@@ -148,17 +148,15 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
             meta={"dont_obey_robotstxt": True}, callback=NO_CALLBACK,
         )  # fmt: skip
         shared = self.shared_robots()
+        answer = self._shared_answer(shared, netloc)
+        if answer is not None:  # another worker of the job asked the site already
+            self._stats.inc_value("robotstxt/shared")
+            status, body = answer
+            await self._parse_robots(Response(robots.url, status, body=body), netloc, request)
+            return
         try:
-            answer = shared.get(netloc) if shared is not None else None
-            if answer is not None:  # another worker of the job asked the site already
-                self._stats.inc_value("robotstxt/shared")
-                status, body = answer
-                await self._parse_robots(Response(robots.url, status, body=body), netloc, request)
-                return
             response = await self.crawler.engine.download_async(robots)
             await self._parse_robots(response, netloc, request)
-            if shared is not None:
-                shared.put(netloc, response.status, response.body)
         except Exception as exc:
             if not isinstance(exc, IgnoreRequest):
                 self._stats.inc_value("robotstxt/unreachable")
@@ -167,7 +165,24 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
                     "it allowed them", netloc, describe_exception(exc),
                 )  # fmt: skip
             self._robots_error(exc, netloc)
+        else:
+            if shared is not None:
+                try:
+                    shared.put(netloc, response.status, response.body)
+                except Exception as exc:  # redis-py's errors: this worker has its answer
+                    logger.warning("robots.txt of %s not shared: %s", netloc, exc)
         self._stats.inc_value("robotstxt/request_count")
+
+    def _shared_answer(self, shared: Any, netloc: str) -> tuple[int, bytes] | None:
+        """The job's shared answer for *netloc*; None (fetch it) when there is none or
+        Redis cannot give it (a lost answer must not turn robots.txt off)."""
+        if shared is None:
+            return None
+        try:
+            return shared.get(netloc)
+        except Exception as exc:  # redis-py's errors, a damaged value
+            logger.warning("shared robots.txt of %s unreadable (%s): fetching it", netloc, exc)
+            return None
 
     def process_request_2(self, rp: Any, request: Request) -> None:
         try:

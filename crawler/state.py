@@ -237,13 +237,13 @@ class SqliteStateStore:
             self.db.execute("ROLLBACK")
             raise
 
-    def rebuild(self, manifest: Path) -> int:
-        """Forget every URL and read *manifest* again (it was replaced: a merge)."""
+    def forget(self) -> None:
+        """Forget every URL and where the manifest was read up to (it is being replaced:
+        a merge); :meth:`catch_up` then reads the new one from its start."""
         self.db.execute("BEGIN IMMEDIATE")
         self.db.execute("DELETE FROM urls")
         self.db.execute("DELETE FROM meta WHERE key = 'manifest_end'")
         self.db.execute("COMMIT")
-        return self.catch_up(manifest)
 
     def catch_up(self, manifest: Path) -> int:
         """Record manifest lines written after the last recorded one; returns how many."""

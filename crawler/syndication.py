@@ -151,16 +151,17 @@ class GroupIndex:
     @contextmanager
     def bulk(self) -> Iterator[GroupIndex]:
         """One transaction for many :meth:`add` calls (a merge, a re-extraction: a commit
-        per article is most of the cost of grouping a corpus). All or nothing."""
+        per article is most of the cost of grouping a corpus). All or nothing: an
+        :meth:`add` that fails ends the whole bulk."""
         self.db.execute("BEGIN IMMEDIATE")
         self._in_bulk = True
         try:
             yield self
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
             self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:  # SQLite may have rolled back already
+                self.db.execute("ROLLBACK")
+            raise
         finally:
             self._in_bulk = False
 
@@ -241,7 +242,7 @@ class GroupIndex:
             if own:
                 db.execute("COMMIT")
         except BaseException:
-            if own:
+            if own and db.in_transaction:
                 db.execute("ROLLBACK")
             raise
         if name == id_:  # alone, or the first-seen member of the group it joined

@@ -164,12 +164,14 @@ def test_workers_killed_at_random_lose_nothing_and_keep_the_host_rate(
     url_list = write_url_list(tmp_path / "list.txt", urls)
     assert scrapy("enqueue", "chaos", str(url_list), "--redis", redis_server.url).returncode == 0
     settings = {"REDIS_HOST_RATE": str(RATE), "REDIS_HOST_BURST": str(BURST),
-                "CONCURRENT_REQUESTS": "8", "REDIS_BATCH": "4"}  # fmt: skip
+                "CONCURRENT_REQUESTS": "8", "REDIS_BATCH": "4",
+                "REDIS_MAX_DELIVERIES": "10"}  # four kills never dead-letter a page  # fmt: skip
     names = ["w1", "w2", "w3"]
     began = time.monotonic()  # the site is the session's: earlier tests' requests are older
     workers = {n: start_worker(n, archive, redis_server, "chaos", **settings) for n in names}
     starts, kills = len(names), []
     total = lambda: sum(lines_of(archive, n) for n in names)  # noqa: E731
+    wait_until(lambda: total() >= 10, what="the first lines")  # every worker is crawling
     while len(kills) < 4:
         time.sleep(rng.uniform(1.0, 3.0))
         done = total()
@@ -204,6 +206,7 @@ def test_workers_killed_at_random_lose_nothing_and_keep_the_host_rate(
         assert 1 <= len(robots) <= starts
     records = [json.loads(p.read_text()) for p in archive.glob("workers/*/runs/*.json")]
     assert sum(r["counters"].get("robotstxt/shared", 0) for r in records) >= 1
+    assert sum(r["counters"].get("job/taken_over", 0) for r in records) >= 1  # kills hit work
     assert sum(r["counters"].get("job/host_waits", 0) for r in records) >= 1
 
 
@@ -350,6 +353,7 @@ def test_a_job_groups_syndicated_copies_at_the_merge(site: SiteServer, redis_ser
     before = (archive / "manifest.jsonl").read_bytes(), (archive / "groups.jsonl").read_bytes()
     again = scrapy("merge", str(archive), "--job", "wire", "--redis", redis_server.url)
     assert again.returncode == 0, again.stdout + again.stderr
+    assert " 0 lines of entries done twice" in again.stdout
     assert ((archive / "manifest.jsonl").read_bytes(),
             (archive / "groups.jsonl").read_bytes()) == before  # fmt: skip
     verify = scrapy("verify", str(archive))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawler.frontier import FrontierError, RedisFrontier, connect, list_entries
-from crawler.hostrate import HostRate
+from crawler.hostrate import ROBOTS_MAX_SHARED, ROBOTS_TTL, HostRate, SharedRobots
 from crawler.items import ManifestRecord
 from crawler.redisstate import RedisStateStore
 from crawler.storage import ManifestWriter
@@ -118,6 +118,22 @@ def test_host_buckets_space_requests_across_workers(redis_server):
     assert waits[:2] == [0.0, 0.0]
     assert [round(w, 1) for w in waits[2:]] == [0.1, 0.2, 0.3, 0.4]
     assert one.reserve("other.example") == 0.0  # per host
+
+
+def test_robots_answers_are_shared_once_and_only_when_they_say_something(redis_server):
+    a = frontier(redis_server, "a")
+    mine, theirs = SharedRobots(a.redis, a.key), SharedRobots(connect(redis_server.url), a.key)
+    assert theirs.get("news.example") is None
+    body = b"User-agent: *\nDisallow: /private/\n\x00\xff"  # any bytes survive
+    mine.put("news.example", 200, body)
+    theirs.put("news.example", 404, b"")  # the first answer shared stays
+    assert theirs.get("news.example") == (200, body)
+    for status in (500, 503, 429):  # says nothing about the rules: each worker asks itself
+        mine.put(f"{status}.example", status, b"")
+        assert theirs.get(f"{status}.example") is None
+    mine.put("huge.example", 200, b"#" * (ROBOTS_MAX_SHARED + 1))
+    assert theirs.get("huge.example") is None
+    assert 0 < a.redis.ttl(a.key("robots:news.example")) <= ROBOTS_TTL
 
 
 def test_redis_state_store_behaves_like_sqlites(redis_server, tmp_path):

@@ -283,14 +283,16 @@ def test_catch_up_reads_a_whole_manifest_into_an_empty_store(store, tmp_path):
     assert {s.id for s in map(store.lookup, "abc")} == {"a", "b", "c"}
 
 
-def test_rebuild_reads_a_replaced_manifest_from_its_start(store, tmp_path):
+def test_forget_then_catch_up_reads_a_replaced_manifest_from_its_start(store, tmp_path):
     """A merge replaces the manifest with a longer one: catching up from the old offset
-    would start mid-line; rebuild forgets every URL and reads the new file whole."""
+    would start mid-line; forget drops every URL and the offset, so the new file is read
+    whole."""
     manifest = tmp_path / "manifest.jsonl"
     manifest.write_bytes(line(ok(id="old")))
     assert store.catch_up(manifest) == 1
     manifest.write_bytes(line(ok(id="a", title="A much longer title")) + line(ok(id="b")))
-    assert store.rebuild(manifest) == 2
+    store.forget()
+    assert store.catch_up(manifest) == 2
     assert store.lookup("old") is None
     assert {store.lookup("a").id, store.lookup("b").id} == {"a", "b"}
     assert store.catch_up(manifest) == 0

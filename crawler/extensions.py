@@ -37,6 +37,7 @@ from crawler.contracts import (
 )
 from crawler.outcomes import OUTCOMES
 from crawler.progress import RateMeter, progress_bar, progress_line, summary_table
+from crawler.regroup import regroup_lost
 from crawler.report import ReportError, write_reports
 from crawler.runrecord import COMPLETE, FAILED, RECORDED_SETTINGS, build_run_record
 from crawler.state import parse_duration
@@ -89,6 +90,11 @@ class ArchiveExtension:
             crawler.stats.set_value(STAT_RECOVERY_PREFIX + key, count)
             logger.warning("Recovered from an interrupted run: %s = %d", key, count)
         self.manifest_start = self.archive.manifest_size()  # this run's lines start here
+        self._regroup()
+        # The SQLite state store commits once a STATE_COMMIT_INTERVAL, not once a page.
+        self.flushes: LoopingCall | None = None
+        if hasattr(self.archive.state, "batch"):
+            self.archive.state.batch = True
         self.index = settings.getbool("INDEX_ENABLED")
         self.reports = settings.getbool("REPORT_ENABLED")
         self.started = datetime.now(UTC)  # the spider's opening, once it opens
@@ -104,7 +110,27 @@ class ArchiveExtension:
     def from_crawler(cls, crawler: Crawler) -> ArchiveExtension:
         return cls(crawler)
 
+    def _regroup(self) -> None:
+        """Articles a killed run grouped, whose lines are on disk but whose index entries
+        were in the state store's lost last batch, indexed again from their dumps."""
+        settings = self.crawler.settings
+        if not settings.getbool("GROUPS_ENABLED") or settings.get("JOB"):
+            return
+        index = group_index(self.archive.state, settings.getfloat("DEDUP_THRESHOLD"))
+        if index is not None and (count := regroup_lost(self.archive, index)):
+            self.crawler.stats.set_value(STAT_RECOVERY_PREFIX + "grouped", count)
+            logger.warning("Recovered from an interrupted run: grouped = %d", count)
+
+    def _flush_state(self) -> None:
+        try:
+            self.archive.state.flush()
+        except sqlite3.Error as exc:  # the next flush, or the catch-up of the next run, retries
+            self._write_failed("the state store", exc)
+
     def spider_opened(self, spider: Spider) -> None:
+        if hasattr(self.archive.state, "batch"):
+            self.flushes = LoopingCall(self._flush_state)
+            self.flushes.start(self.crawler.settings.getfloat("STATE_COMMIT_INTERVAL"), now=False)
         self.started = datetime.now(UTC)
         self.spider_name = spider.name
         run_arguments = getattr(spider, "run_arguments", None)
@@ -164,6 +190,8 @@ class ArchiveExtension:
         report, close the archive (once)."""
         if not self.archive.is_open:
             return
+        if self.flushes is not None and self.flushes.running:
+            self.flushes.stop()
         stats = self.crawler.stats
         try:
             self.archive.sync()

@@ -120,6 +120,12 @@ class WaybackMiss:
 COMMENTS_SEPARATOR = "---\n\n## Reader comments"
 
 
+def article_text(body: str) -> str:
+    """The article of a dump's body, its reader comments left out (what is signed for
+    syndication groups)."""
+    return body.split(f"\n\n{COMMENTS_SEPARATOR}\n\n", 1)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Article:
     """What extraction found in a page: markdown body plus metadata."""

@@ -25,17 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from crawler.archive import Archive
-from crawler.items import COMMENTS_SEPARATOR
 from crawler.outcomes import NO_TEXT, OK, UNCHANGED
+from crawler.regroup import GROUP_FIELDS, group_corpus
 from crawler.storage import StorageError, atomic_write_text
-from crawler.syndication import group_index, signature
 from crawler.warc import WARC_SUFFIX
 
 _RANK = {OK: 0, UNCHANGED: 1, NO_TEXT: 2}
-_GROUP_FIELDS = ("group", "similarity", "group_kind")
 
 
 class MergeError(Exception):
@@ -138,8 +134,8 @@ def merge_parts(root: str | Path, threshold: float | None = 0.8) -> MergeResult:
         ordered = sorted(chosen.values(), key=lambda item: (str(item[0].get("seq")),
                                                             str(item[0].get("id"))))  # fmt: skip
         if threshold is not None:
-            result.groups = _group(archive, [line for line, _ in ordered], threshold,
-                                   result.problems)  # fmt: skip
+            result.groups = group_corpus(archive, [line for line, _ in ordered], threshold,
+                                         result.problems)  # fmt: skip
         body = "".join(
             json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
             for line, _ in ordered
@@ -170,42 +166,4 @@ def merge_parts(root: str | Path, threshold: float | None = 0.8) -> MergeResult:
 def _unlabelled(line: dict[str, Any]) -> dict[str, Any]:
     """A manifest line without the labels a merge gives (the same line in a worker's part
     and in the merged manifest)."""
-    return {k: v for k, v in line.items() if k not in _GROUP_FIELDS}
-
-
-def _group(
-    archive: Archive, lines: list[dict[str, Any]], threshold: float, problems: list[str]
-) -> int:
-    """Syndication groups of the merged corpus (workers leave grouping to the merge: one
-    index, not one per worker), every extracted article again in the order it was
-    fetched, so any merge of the same parts gives the same groups. Sets ``group``,
-    ``similarity`` and ``group_kind`` on *lines*, writes ``groups.jsonl``; returns the
-    number of groups. An unreadable dump is a problem, and its article is not grouped."""
-    index = group_index(archive.state, threshold)
-    if index is None:
-        return 0
-    articles = sorted((line for line in lines if line.get("outcome") == OK
-                       and line.get("text_file") and line.get("text_sha256")),
-                      key=lambda line: (line.get("fetched_at") or "", line["id"]))  # fmt: skip
-    with index.bulk():
-        index.reset()
-        for line in articles:
-            for key in _GROUP_FIELDS:  # an earlier merge's labels: given afresh or not at all
-                line.pop(key, None)
-            try:
-                _, body = archive.read_dump(line["text_file"])
-            except FileNotFoundError:
-                continue  # a dump in no part: already a problem of the merge
-            except (OSError, ValueError, yaml.YAMLError) as exc:
-                problems.append(f"{line['id']}: dump {line['text_file']} unreadable: {exc}")
-                continue
-            text = body.split(f"\n\n{COMMENTS_SEPARATOR}\n\n", 1)[0]  # the article alone
-            sig = signature(text)
-            if not sig:
-                continue
-            match = index.add(line["id"], line.get("final_url") or line["url"],
-                              line["text_sha256"], sig, line.get("fetched_at") or "")  # fmt: skip
-            line.update(group=match.group, similarity=match.similarity)  # as a crawl's line
-            if match.kind is not None:
-                line["group_kind"] = match.kind
-    return archive.write_groups(index)
+    return {k: v for k, v in line.items() if k not in GROUP_FIELDS}

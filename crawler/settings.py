@@ -74,6 +74,10 @@ SEEDS_MAX_BYTES = 256 * 1024 * 1024
 # before (ok/no_text/unchanged) is fetched again only after this long ("30d", "12h",
 # seconds) or with -a refresh=1. Empty: never.
 RECRAWL_AFTER = ""
+# Seconds between commits of the state store (and the syndication index in it) during a
+# crawl: one commit per page costs more than the rest of its bookkeeping. A kill loses at
+# most this much of it, which the next run reads back from the manifest and the dumps.
+STATE_COMMIT_INTERVAL = 1.0
 
 # The Internet Archive (crawler.wayback_flow; urls and seeds spiders): a dead link (DNS
 # failure, refused, timeout, 404, 410, 5xx after retries, soft 404) is looked up in the

@@ -17,6 +17,7 @@ import json
 import math
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -135,6 +136,12 @@ class SqliteStateStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
+        # Changes committed in batches (flush(), a crawl's once a second) rather than one
+        # by one: a commit per page is most of the state store's cost. A kill loses at
+        # most the last batch, which catch_up() reads back from the manifest on the next
+        # open. Seqs of discovered URLs are committed at once all the same (a dump is
+        # named after its seq before its line is written).
+        self.batch = False
 
     def open(self) -> SqliteStateStore:
         self._db = sqlite3.connect(self.path, isolation_level=None)
@@ -145,8 +152,38 @@ class SqliteStateStore:
 
     def close(self) -> None:
         if self._db is not None:
-            self._db.close()
-            self._db = None
+            try:
+                self.flush()
+            finally:
+                self._db.close()
+                self._db = None
+
+    def flush(self) -> None:
+        """Commit the changes of the open batch (see :attr:`batch`)."""
+        if self.db.in_transaction:
+            self.db.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One change, all or nothing: committed at once, or, with :attr:`batch`, part of
+        the open batch (committed by :meth:`flush`)."""
+        db = self.db
+        own = not db.in_transaction
+        if own:
+            db.execute("BEGIN IMMEDIATE")
+        db.execute("SAVEPOINT change")
+        try:
+            yield
+            db.execute("RELEASE change")
+        except BaseException:
+            if db.in_transaction:  # SQLite may have rolled everything back already
+                db.execute("ROLLBACK TO change")
+                db.execute("RELEASE change")
+                if own and not self.batch:
+                    db.execute("ROLLBACK")
+            raise
+        if own and not self.batch:
+            db.execute("COMMIT")
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -179,8 +216,7 @@ class SqliteStateStore:
         row = self.db.execute("SELECT seq FROM urls WHERE id = ?", (id_,)).fetchone()
         if row and row[0] is not None:
             return row[0]
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write():
             counter = int(self._meta("next_seq") or DISCOVERED_SEQ_START)
             seq = format_seq(counter)
             self._set_meta("next_seq", str(counter + 1))
@@ -189,10 +225,7 @@ class SqliteStateStore:
                 "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq",
                 (id_, url, seq),
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+        self.flush()  # durable before anything is named after it
         return seq
 
     def record(
@@ -207,8 +240,7 @@ class SqliteStateStore:
         """Note a manifest line that is on disk (ending at byte *manifest_end*)."""
         # An `unchanged` page keeps pointing at the full record its revisit refers to.
         keep_capture = record.outcome == UNCHANGED or payload_digest is None
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write():
             self.db.execute(
                 """
                 INSERT INTO urls(id, url, seq, outcome, fetched_at, final_url,
@@ -232,25 +264,27 @@ class SqliteStateStore:
                 ),
             )  # fmt: skip
             self._set_meta("manifest_end", str(manifest_end))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def forget(self) -> None:
         """Forget every URL and where the manifest was read up to (it is being replaced:
         a merge); :meth:`catch_up` then reads the new one from its start."""
-        self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute("DELETE FROM urls")
-        self.db.execute("DELETE FROM meta WHERE key = 'manifest_end'")
-        self.db.execute("COMMIT")
+        with self._write():
+            self.db.execute("DELETE FROM urls")
+            self.db.execute("DELETE FROM meta WHERE key = 'manifest_end'")
+        self.flush()
+
+    def manifest_end(self) -> int:
+        """The manifest byte up to which its lines are recorded here."""
+        return int(self._meta("manifest_end") or 0)
 
     def catch_up(self, manifest: Path) -> int:
         """Record manifest lines written after the last recorded one; returns how many."""
         count = 0
-        for record, end in manifest_lines_after(manifest, int(self._meta("manifest_end") or 0)):
-            self.record(record, manifest_end=end)
-            count += 1
+        with self._write():  # one transaction: a long catch-up in seconds
+            for record, end in manifest_lines_after(manifest, self.manifest_end()):
+                self.record(record, manifest_end=end)
+                count += 1
+        self.flush()
         return count
 
     # -- feeds ---------------------------------------------------------------------------
@@ -261,12 +295,13 @@ class SqliteStateStore:
         return (row[0], row[1]) if row else (None, None)
 
     def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
-        self.db.execute(
-            "INSERT INTO validators(url, etag, last_modified) VALUES(?, ?, ?) "
-            "ON CONFLICT(url) DO UPDATE SET etag = excluded.etag, "
-            "last_modified = excluded.last_modified",
-            (url, etag, last_modified),
-        )
+        with self._write():
+            self.db.execute(
+                "INSERT INTO validators(url, etag, last_modified) VALUES(?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET etag = excluded.etag, "
+                "last_modified = excluded.last_modified",
+                (url, etag, last_modified),
+            )
 
 
 def parse_duration(value: str | float | int | None) -> timedelta | None:

@@ -127,20 +127,25 @@ class GroupMatch:
 
 
 def group_index(state: Any, threshold: float) -> GroupIndex | None:
-    """The index in a SQLite state store; None for a distributed job's Redis state."""
+    """The index in a SQLite state store (committed in its batches when it has them);
+    None for a distributed job's Redis state."""
     db = getattr(state, "db", None)
-    return GroupIndex(db, threshold) if isinstance(db, sqlite3.Connection) else None
+    if not isinstance(db, sqlite3.Connection):
+        return None
+    return GroupIndex(db, threshold, deferred=bool(getattr(state, "batch", False)))
 
 
 class GroupIndex:
     """Signatures, bands and groups in a SQLite database (the archive's state store)."""
 
-    def __init__(self, db: sqlite3.Connection, threshold: float = 0.8) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, threshold: float = 0.8, deferred: bool = False
+    ) -> None:
         if not 0 < threshold <= 1:
             raise ValueError(f"DEDUP_THRESHOLD must be in (0, 1], got {threshold}")
         self.db = db
         self.threshold = threshold
-        self._in_bulk = False
+        self.deferred = deferred
         db.executescript(_SCHEMA)
 
     def reset(self) -> None:
@@ -151,10 +156,8 @@ class GroupIndex:
     @contextmanager
     def bulk(self) -> Iterator[GroupIndex]:
         """One transaction for many :meth:`add` calls (a merge, a re-extraction: a commit
-        per article is most of the cost of grouping a corpus). All or nothing: an
-        :meth:`add` that fails ends the whole bulk."""
+        per article is most of the cost of grouping a corpus). All or nothing."""
         self.db.execute("BEGIN IMMEDIATE")
-        self._in_bulk = True
         try:
             yield self
             self.db.execute("COMMIT")
@@ -162,15 +165,21 @@ class GroupIndex:
             if self.db.in_transaction:  # SQLite may have rolled back already
                 self.db.execute("ROLLBACK")
             raise
-        finally:
-            self._in_bulk = False
+
+    def has(self, id_: str) -> bool:
+        """Whether an article is indexed."""
+        row = self.db.execute("SELECT 1 FROM syndication_docs WHERE id = ?", (id_,)).fetchone()
+        return row is not None
 
     def add(self, id_: str, url: str, sha: str, sig: tuple[int, ...], seen_at: str) -> GroupMatch:
-        """Index an article and return its group (merging the groups it links)."""
+        """Index an article and return its group (merging the groups it links): committed
+        at once, or part of the transaction open on the connection (a bulk, the state
+        store's batch), which a *deferred* index opens and leaves open."""
         db = self.db
-        own = not self._in_bulk  # a transaction of its own, or the bulk one
+        own = not db.in_transaction
         if own:
             db.execute("BEGIN IMMEDIATE")
+        db.execute("SAVEPOINT syndication_add")
         try:
             # A URL fetched again: its new text replaces the old in the index.
             old = db.execute("SELECT sig FROM syndication_docs WHERE id = ?", (id_,)).fetchone()
@@ -239,12 +248,16 @@ class GroupIndex:
                 "INSERT OR IGNORE INTO syndication_band_groups(key, grp, id) VALUES(?, ?, ?)",
                 [(k, name, id_) for k in keys if counts[k] < MAX_GROUPS_PER_BAND],
             )
-            if own:
-                db.execute("COMMIT")
+            db.execute("RELEASE syndication_add")
         except BaseException:
-            if own and db.in_transaction:
-                db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite may have rolled everything back already
+                db.execute("ROLLBACK TO syndication_add")
+                db.execute("RELEASE syndication_add")
+                if own and not self.deferred:
+                    db.execute("ROLLBACK")
             raise
+        if own and not self.deferred:
+            db.execute("COMMIT")
         if name == id_:  # alone, or the first-seen member of the group it joined
             return GroupMatch(id_, 1.0)
         # Similarity to the group's first member; exact when its body is another's.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -296,6 +297,38 @@ def test_forget_then_catch_up_reads_a_replaced_manifest_from_its_start(store, tm
     assert store.lookup("old") is None
     assert {store.lookup("a").id, store.lookup("b").id} == {"a", "b"}
     assert store.catch_up(manifest) == 0
+
+
+def test_a_batch_is_committed_by_flush_and_close_and_seqs_at_once(store, tmp_path):
+    """With ``batch`` (a crawl), changes wait for flush(): another connection (a kill)
+    does not see them before; a discovered URL's seq is committed at once all the same."""
+    other = sqlite3.connect(tmp_path / "state.sqlite")
+    seen = lambda: {r[0] for r in other.execute("SELECT id FROM urls")}  # noqa: E731
+    store.batch = True
+    store.record(ok(id="a"), manifest_end=10)
+    store.record(ok(id="b"), manifest_end=20)
+    assert seen() == set()  # killed now: the next open catches a and b up from the manifest
+    store.flush()
+    assert seen() == {"a", "b"}
+    store.record(ok(id="c"), manifest_end=30)
+    seq = store.seq_for("d", "http://d.example/")
+    assert seen() == {"a", "b", "c", "d"}  # the seq flushed the batch with it
+    assert other.execute("SELECT seq FROM urls WHERE id = 'd'").fetchone() == (seq,)
+    store.record(ok(id="e"), manifest_end=40)
+    store.close()
+    assert "e" in seen()
+    other.close()
+
+
+def test_a_failed_change_in_a_batch_leaves_the_others(store, tmp_path):
+    store.batch = True
+    store.record(ok(id="a"), manifest_end=10)
+    with pytest.raises(sqlite3.Error), store._write():
+        store.db.execute("INSERT INTO urls(id) VALUES('b')")
+        store.db.execute("INSERT INTO nowhere VALUES(1)")
+    store.flush()
+    assert store.lookup("a") is not None and store.lookup("b") is None
+    assert store.manifest_end() == 10
 
 
 def test_catch_up_does_not_record_already_recorded_lines_again(store, tmp_path):

@@ -129,6 +129,39 @@ def test_bulk_grouping_is_the_same_grouping_and_all_or_nothing(bodies):
     assert list(index.groups()) == [] and partition(index, order) == set()
 
 
+def test_a_killed_runs_lost_index_entries_are_made_again_from_the_dumps(bodies, tmp_path):
+    """A crawl commits the index once a second: killed, its last articles have lines and
+    dumps but no index entries. The next open indexes them again, grouped as before."""
+    import hashlib
+
+    from crawler.archive import Archive
+    from crawler.dumps import render_dump
+    from crawler.regroup import regroup_lost
+    from tests.builders import manifest_record
+
+    order = [*STORY, COPY, OTHER]
+    with Archive(tmp_path / "archive") as archive:
+        for n, name in enumerate(order):
+            text = bodies[name]
+            dump = archive.write_dump(f"{n:03d}", f"{n:016x}", render_dump({"title": name}, text))
+            archive.record(manifest_record(
+                id=f"{n:016x}", seq=f"{n:03d}", url=f"http://{name}.example/story",
+                outcome="ok", error=None, text_file=dump, group=f"{n:016x}",
+                text_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                fetched_at=f"2026-12-01T00:00:{n:02d}Z",
+            ), None)  # fmt: skip
+        # What a kill leaves: lines and dumps on disk, the last batch not committed.
+        archive.state.forget()
+    with Archive(tmp_path / "archive") as archive:
+        index = GroupIndex(archive.state.db)
+        assert archive.caught_up_from == 0 and not index.has(f"{0:016x}")
+        assert regroup_lost(archive, index) == len(order)
+        assert regroup_lost(archive, index) == 0  # each once
+        names = {f"{n:016x}": name for n, name in enumerate(order)}
+        got = {frozenset(names[i] for i in group) for group in partition(index, order)}
+    assert got == {frozenset([*STORY, COPY]), frozenset([OTHER])}
+
+
 def grouped(result) -> set[frozenset[str]]:
     groups: dict[str, set[str]] = {}
     for line in result.manifest:

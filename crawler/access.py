@@ -35,11 +35,13 @@ BLOCKING = (CHALLENGE, RATE_LIMITED)
 
 BUILTIN_RULES = Path(__file__).resolve().parent / "rules" / "access.toml"
 # How much of a page the regexes read: its head and the start of its body.
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
 SNIFF_CHARS = 256 * 1024
 INTERSTITIAL_CHARS = 64 * 1024
 EVIDENCE_CHARS = 80
 
-_CONDITIONS = {"title", "html", "contains", "status", "max_words", "min_words",
+_CONDITIONS = {"title", "html", "text", "contains", "status", "max_words", "min_words",
                "declared_ratio", "builtin"}  # fmt: skip
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 _DECLARED_WORDS = re.compile(
@@ -70,8 +72,11 @@ class PageFacts:
         words: int | None = None,
         body: bytes | None = None,  # for the builtin soft-404 test
         count_words: Callable[[], int] | None = None,
+        text: str | None = None,  # the extracted article (None: not extracted yet)
     ) -> None:
         self.html = html
+        self.text = text
+        self._prose: str | None = None
         self.status = status
         self.body = body
         self._words = words
@@ -87,6 +92,14 @@ class PageFacts:
         if self._lower is None:
             self._lower = self.html[:SNIFF_CHARS].lower()
         return self._lower
+
+    @property
+    def prose(self) -> str:
+        """The extracted article as plain text: markdown links reduced to their words,
+        emphasis marks dropped (what ``text`` rules read)."""
+        if self._prose is None:
+            self._prose = _EMPHASIS.sub("", _MD_LINK.sub(r"\1", self.text or ""))
+        return self._prose
 
     @property
     def words_known(self) -> bool:
@@ -121,6 +134,7 @@ class Rule:
     label: str
     title: re.Pattern[str] | None = None
     html: re.Pattern[str] | None = None
+    text: re.Pattern[str] | None = None
     contains: tuple[str, ...] | None = None  # lower-cased; any of them
     status: frozenset[int] | None = None
     max_words: int | None = None
@@ -141,7 +155,7 @@ class Rule:
             raise AccessRulesError(f"{where}: rule {name!r}: unknown builtin {raw['builtin']!r}")
         try:
             patterns = {key: re.compile(raw[key], re.IGNORECASE | re.DOTALL)
-                        for key in ("title", "html") if key in raw}  # fmt: skip
+                        for key in ("title", "html", "text") if key in raw}  # fmt: skip
         except (re.error, TypeError) as exc:
             raise AccessRulesError(f"{where}: rule {name!r}: bad regex: {exc}") from None
         status = raw.get("status")
@@ -161,6 +175,8 @@ class Rule:
             return None  # an article too long for an interstitial: no regex to run
         if self.contains is not None and not any(a in page.lower for a in self.contains):
             return None
+        if self.text is not None and page.text is None:
+            return None  # a test of the article, before there is one (the downloader)
         found: list[str] = []
         if self.status is not None:
             found.append(f"HTTP {page.status}")
@@ -171,7 +187,9 @@ class Rule:
             found.append(f"{page.words} of {declared} declared words")
         # An interstitial (a rule with max_words) is small: its first 64 KB hold it.
         window = INTERSTITIAL_CHARS if self.max_words is not None else SNIFF_CHARS
-        for pattern, text in ((self.title, page.title), (self.html, page.html[:window])):
+        tests = ((self.title, page.title), (self.html, page.html[:window]),
+                 (self.text, page.prose[:window]))  # fmt: skip
+        for pattern, text in tests:
             if pattern is None:
                 continue
             match = pattern.search(text)

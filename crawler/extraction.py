@@ -110,7 +110,8 @@ def extract_page(
     links (absolute, media included: the citation graph records everything found)."""
     html, encoding = decode_html(body, content_type)
     article = extract_article(html, url, options)
-    facts = PageFacts(html, words=article.words if article else 0, body=body)
+    facts = PageFacts(html, words=article.words if article else 0, body=body,
+                      text=article.text if article else "")  # fmt: skip
     access = rules_for(options.access_rules if options else "").classify(facts)
     if article is None:
         return Extraction(None, (), encoding, access)

@@ -18,28 +18,38 @@ from lxml import html as lxml_html
 
 from crawler.prose import prose_words
 
-SOFT_404_MAX_WORDS = 50
+SOFT_404_MAX_WORDS = 80  # Spanish says sorry in ~50 words; a real brief has more
 # Enough of a page to hold its <head> and the start of its text.
 SNIFF_BYTES = 256 * 1024
 
 _ERROR_TITLE = re.compile(
     r"\b(404|410)\b|not found|page (is )?(missing|gone|unavailable)|no longer (exists|available)"
-    r"|doesn'?t exist|does not exist|cannot be found|can'?t be found",
+    r"|doesn'?t exist|does not exist|cannot be found|can'?t be found|couldn'?t be found"
+    # the same in the languages of the news sites most crawled after English
+    r"|no encontrad[ao]|no existe|introuvable|non trouv[ée]e|n'existe (pas|plus)"
+    r"|nicht gefunden|existiert nicht|nicht mehr verf[üu]gbar|n[ãa]o encontrad[ao]"
+    r"|non trovat[ao]|niet gevonden|nie znaleziono|не найден",
     re.IGNORECASE,
 )
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+# The page's first heading: an error page whose title is only the site's name, or
+# "Oops!", says what it is there.
+_H1 = re.compile(rb"<h1[^>]*>(.*?)</h1", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
 # Page furniture, not the page's own text.
 _FURNITURE = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form")
 
 
-def page_words(body: bytes) -> int:
-    """Words of visible text outside the page's furniture (navigation, footer, ...)."""
+def page_words(body: bytes, *, links: bool = True) -> int:
+    """Words of visible text outside the page's furniture (navigation, footer, ...);
+    without the text of links when *links* is false (an error page's "most read" list is
+    headlines, links all; an article's text is not)."""
     try:
         tree = lxml_html.fromstring(body[:SNIFF_BYTES])
     except (etree.ParserError, ValueError):
         return 0
-    for element in list(tree.iter(*_FURNITURE)):
-        element.drop_tree()
+    for element in list(tree.iter(*_FURNITURE, *(() if links else ("a",)))):
+        element.drop_tree()  # (its tail, the text after it, stays)
     body_element = tree.find(".//body")
     root = body_element if body_element is not None else tree
     return prose_words(" ".join(root.itertext()))  # (elements' texts kept apart)
@@ -47,13 +57,23 @@ def page_words(body: bytes) -> int:
 
 def soft_404_evidence(body: bytes) -> str | None:
     """Why a 200 page is an error page (``title "...", N words of text``), or None."""
-    match = _TITLE.search(body[:SNIFF_BYTES])
-    if not match:
+    said = _error_heading(body[:SNIFF_BYTES])
+    if said is None:
         return None
-    title = " ".join(html.unescape(match.group(1).decode("utf-8", "replace")).split())
-    if not _ERROR_TITLE.search(title):
-        return None
-    words = page_words(body)
+    where, text = said
+    words = page_words(body, links=False)
     if words > SOFT_404_MAX_WORDS:
         return None  # a headline that happens to say "404" or "not found"
-    return f'title "{title[:120]}", {words} words of text'
+    return f'{where} "{text[:120]}", {words} words of text'
+
+
+def _error_heading(head: bytes) -> tuple[str, str] | None:
+    """("title" or "heading", its text) when the page's title, or else its first
+    heading, says it is an error page."""
+    for where, pattern in (("title", _TITLE), ("heading", _H1)):
+        match = pattern.search(head)
+        text = match.group(1).decode("utf-8", "replace") if match else ""
+        text = " ".join(html.unescape(_TAGS.sub(" ", text)).split())
+        if _ERROR_TITLE.search(text):
+            return where, text
+    return None

@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import gzip
 import hashlib
+import json
 import mimetypes
 import threading
 import time
@@ -51,6 +52,9 @@ _ACCESS_STATUS = {
     "/access/challenge-akamai.html": (403, [("Server", "AkamaiGHost")]),
     "/access/challenge-datadome.html": (403, []),
 }
+# A second set of access-state pages and ordinary articles (tests/site/holdout/), written
+# apart from the rules by someone who had not read them: file name -> label, status.
+HOLDOUT = json.loads((SITE / "holdout" / "expected.json").read_text(encoding="utf-8"))
 # Each access-state page of the site and the label it must get; the ordinary articles
 # below them must stay `full`.
 ACCESS_EXPECTED = {
@@ -203,6 +207,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/hostile/reset":
             self.close_connection = True
             return None
+        if path.startswith("/holdout/") and path[len("/holdout/") :] in HOLDOUT:
+            return self._send(HOLDOUT[path[len("/holdout/") :]]["status"], _read(path.lstrip("/")))
         if path in _ACCESS_STATUS:  # interstitials that come with an error status
             status, extra = _ACCESS_STATUS[path]
             return self._send(status, _read(path.lstrip("/")), extra=extra)

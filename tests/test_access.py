@@ -22,6 +22,10 @@ def page(name: str) -> str:
     return (SITE / "access" / name).read_text(encoding="utf-8")
 
 
+def holdout(name: str) -> str:
+    return (SITE / "holdout" / name).read_text(encoding="utf-8")
+
+
 SOFT_404 = ("<html><head><title>Page not found | The Loopback Courier</title></head>"
             "<body><p>Sorry, we could not find that page.</p></body></html>")  # fmt: skip
 
@@ -35,7 +39,15 @@ EXAMPLES = {
     "challenge-enable-javascript": (page("challenge-js.html"), 200, 12),
     "rate-limited-status": ("<html><body>slow down</body></html>", 429, 0),
     "rate-limited-page": (page("rate-limited.html"), 200, 14),
+    "rate-limited-title": (holdout("rate_limited-branded-200.html"), 200, 105),
     "consent-wall": (page("consent-wall.html"), 200, 0),
+    "consent-wall-text": (
+        holdout("consent_wall-tcf-overlay.html"),
+        200,
+        161,
+        "We and our [842 partners](#vendors) store and/or access information on a device, "
+        "such as cookies, and process personal data...",
+    ),
     "teaser-jsonld-not-free": (page("paywall-jsonld.html"), 200, 75),
     "teaser-microdata-not-free": (
         '<article><meta itemprop="isAccessibleForFree" content="false"><p>Two lines.</p></article>',
@@ -44,6 +56,7 @@ EXAMPLES = {
     ),
     "teaser-declared-length": (page("paywall-wordcount.html"), 200, 110),
     "teaser-paywall-container": (page("paywall-container.html"), 200, 70),
+    "teaser-meter-message": (holdout("teaser-metered.html"), 200, 72),
     "soft-404": (SOFT_404, 200, 0),
 }
 
@@ -69,8 +82,8 @@ def test_every_builtin_rule_has_an_example():
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_rule_fires_on_its_example_with_evidence(name):
     [rule] = [r for r in AccessRules.load(BUILTIN_RULES).rules if r.name == name]
-    html, status, words = EXAMPLES[name]
-    evidence = rule.evidence(PageFacts(html, status=status, words=words))
+    html, status, words, *text = EXAMPLES[name]  # text: the extracted article, if a rule reads it
+    evidence = rule.evidence(PageFacts(html, status=status, words=words, text=(text or [None])[0]))
     assert evidence is not None and evidence.startswith(f"{name}: ")
     assert len(evidence) < 300
 
@@ -124,3 +137,17 @@ def test_user_rules_come_first_and_are_checked(tmp_path):
         own.write_text(bad)
         with pytest.raises(AccessRulesError, match=message):
             AccessRules.load(own)
+
+
+def test_a_text_rule_reads_the_article_not_the_page():
+    """The consent dialog as the extracted article is a wall; the same dialog on the page
+    of a real article (extracted as the article) is not, and before extraction (the
+    downloader) a text rule cannot fire at all."""
+    [rule] = [r for r in AccessRules.load(BUILTIN_RULES).rules if r.name == "consent-wall-text"]
+    dialog = holdout("consent_wall-tcf-overlay.html")
+    wall = "We and our 842 partners store and/or access information on a device."
+    article = page("consent-overlay-article.html")
+    assert rule.evidence(PageFacts(dialog, words=161, text=wall)) is not None
+    assert rule.evidence(PageFacts(article, words=171, text="More than three hundred "
+                                   "volunteers spent Saturday morning ...")) is None  # fmt: skip
+    assert rule.evidence(PageFacts(dialog, words=161)) is None

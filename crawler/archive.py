@@ -106,7 +106,6 @@ class Archive:
         self.recrawl_after = recrawl_after
         self.recovery = Recovery()
         self.recovered_warcs: list[str] = []  # WARC files recovery closed (a killed run's)
-        self.caught_up_from = 0  # manifest byte from which open() caught the state up
         self._lock: IO[str] | None = None
         self._state: StateStore | None = None
         # A distributed job's state lives in Redis (crawler.redisstate); else SQLite here.
@@ -130,8 +129,6 @@ class Archive:
             manifest_cut = repair_torn_tail(self.manifest_path)
             links_cut = repair_torn_tail(self.links_path)
             self._state = self._shared_state or SqliteStateStore(self.state_path).open()
-            manifest_end = getattr(self._state, "manifest_end", None)
-            self.caught_up_from = manifest_end() if manifest_end else 0
             recorded = self._state.catch_up(self.manifest_path)
         except BaseException:
             self.close()

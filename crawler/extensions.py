@@ -124,13 +124,14 @@ class ArchiveExtension:
     def _flush_state(self) -> None:
         try:
             self.archive.state.flush()
-        except sqlite3.Error as exc:  # the next flush, or the catch-up of the next run, retries
-            self._write_failed("the state store", exc)
+        except Exception as exc:  # the next flush, or the next run's catch-up, retries;
+            self._write_failed("the state store", exc)  # the loop must go on
 
     def spider_opened(self, spider: Spider) -> None:
         if hasattr(self.archive.state, "batch"):
             self.flushes = LoopingCall(self._flush_state)
-            self.flushes.start(self.crawler.settings.getfloat("STATE_COMMIT_INTERVAL"), now=False)
+            interval = max(self.crawler.settings.getfloat("STATE_COMMIT_INTERVAL"), 0.1)
+            self.flushes.start(interval, now=False)
         self.started = datetime.now(UTC)
         self.spider_name = spider.name
         run_arguments = getattr(spider, "run_arguments", None)

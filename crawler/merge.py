@@ -158,6 +158,8 @@ def merge_parts(root: str | Path, threshold: float | None = 0.8) -> MergeResult:
         result.index_lines = archive.rebuild_index()
         try:
             archive.state.catch_up(archive.manifest_path)
+            if threshold is not None:
+                archive.state.regrouped()  # grouped above, every line
         except (StorageError, sqlite3.Error) as exc:
             result.problems.append(f"state store: {exc}")
     return result

@@ -76,17 +76,26 @@ def group_corpus(
 
 
 def regroup_lost(archive: Archive, index: GroupIndex) -> int:
-    """Index again the grouped articles of the lines :meth:`Archive.open` caught up (a
-    killed run's last, uncommitted batch) that the index lacks; returns how many."""
+    """Index again the grouped articles of the lines the state store caught up from the
+    manifest (a killed run's last, uncommitted batch) whose entry the index lacks or
+    holds for another text; returns how many. The state store keeps where to start until
+    this has run (an offline command opening the archive in between changes nothing)."""
+    state = archive.state
+    start = state.regroup_from() if hasattr(state, "regroup_from") else None
+    if start is None:
+        return 0
     count = 0
     with index.bulk():
-        for record, _ in manifest_lines_after(archive.manifest_path, archive.caught_up_from):
+        for record, _ in manifest_lines_after(archive.manifest_path, start):
             line = dataclasses.asdict(record)
-            if not _groupable(line) or not line.get("group") or index.has(record.id):
+            if not _groupable(line) or not line.get("group"):
+                continue
+            if index.has(record.id, sha=record.text_sha256):
                 continue
             try:
                 count += index_dump(archive, index, line) is not None
             except DUMP_ERRORS as exc:
                 logger.warning("Cannot group %s again from %s: %s", record.id,
                                record.text_file, exc)  # fmt: skip
+    state.regrouped()
     return count

@@ -279,13 +279,29 @@ class SqliteStateStore:
 
     def catch_up(self, manifest: Path) -> int:
         """Record manifest lines written after the last recorded one; returns how many."""
-        count = 0
+        count, start = 0, self.manifest_end()
         with self._write():  # one transaction: a long catch-up in seconds
-            for record, end in manifest_lines_after(manifest, self.manifest_end()):
+            for record, end in manifest_lines_after(manifest, start):
                 self.record(record, manifest_end=end)
                 count += 1
+            if count:  # their articles may lack their syndication index entries too
+                pending = self.regroup_from()
+                self._set_meta("regroup_from", str(min(start, pending if pending is not None
+                                                       else start)))  # fmt: skip
         self.flush()
         return count
+
+    def regroup_from(self) -> int | None:
+        """The manifest byte from which lines were caught up and their articles not yet
+        checked against the syndication index (crawler.regroup); None: nothing to do."""
+        value = self._meta("regroup_from")
+        return int(value) if value is not None else None
+
+    def regrouped(self) -> None:
+        """The caught-up lines' articles are in the syndication index."""
+        with self._write():
+            self.db.execute("DELETE FROM meta WHERE key = 'regroup_from'")
+        self.flush()
 
     # -- feeds ---------------------------------------------------------------------------
     def validators(self, url: str) -> tuple[str | None, str | None]:

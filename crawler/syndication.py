@@ -166,10 +166,10 @@ class GroupIndex:
                 self.db.execute("ROLLBACK")
             raise
 
-    def has(self, id_: str) -> bool:
-        """Whether an article is indexed."""
-        row = self.db.execute("SELECT 1 FROM syndication_docs WHERE id = ?", (id_,)).fetchone()
-        return row is not None
+    def has(self, id_: str, sha: str | None = None) -> bool:
+        """Whether an article is indexed (with the body hashing to *sha*, if given)."""
+        row = self.db.execute("SELECT sha FROM syndication_docs WHERE id = ?", (id_,)).fetchone()
+        return row is not None and (sha is None or row[0] == sha)
 
     def add(self, id_: str, url: str, sha: str, sig: tuple[int, ...], seen_at: str) -> GroupMatch:
         """Index an article and return its group (merging the groups it links): committed

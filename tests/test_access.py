@@ -151,3 +151,129 @@ def test_a_text_rule_reads_the_article_not_the_page():
     assert rule.evidence(PageFacts(article, words=171, text="More than three hundred "
                                    "volunteers spent Saturday morning ...")) is None  # fmt: skip
     assert rule.evidence(PageFacts(dialog, words=161)) is None
+
+
+# -- headlines and pages that look like the rules' targets and are not ---------------------
+_FILLER = 40 * (
+    "The council met on Tuesday evening and voted to approve the budget after a long "
+    "debate about road repairs, school funding and the new library building. "
+)
+
+
+def _words(n: int) -> str:
+    return " ".join(_FILLER.split()[:n])
+
+
+def _page(title: str, body: str, h1: str = "") -> str:
+    heading = f"<h1>{h1}</h1>" if h1 else ""
+    return (
+        f"<html><head><title>{title}</title></head><body><header><nav><a href='/'>Home</a>"
+        f"</nav></header><main><article>{heading}{body}</article></main>"
+        f"<footer>(c) Courier</footer></body></html>"
+    )
+
+
+_GALLERY = "".join(
+    f"<a href='/g/{i}'><figure><img src='{i}.jpg'><figcaption>{_words(25)}"
+    f"</figcaption></figure></a>"
+    for i in range(12)
+)
+_QUOTE = (
+    'Regulators said the pop-up, which reads "We and our partners store and/or access '
+    'information on a device", misleads readers.'
+)
+LOOKALIKES = {  # what: (html, words of the article, its text)
+    "a brief about 410,000 recalled cars": (
+        _page("Tesla recalls 410,000 cars over seat belts | Courier", f"<p>{_words(70)}</p>"),
+        70,
+    ),
+    "a French brief: the suspect 'introuvable'": (
+        _page("Le suspect reste introuvable - Le Courrier", f"<p>{_words(75)}</p>"),
+        75,
+    ),
+    "a Spanish brief: the cure 'no existe'": (
+        _page("La cura milagrosa no existe | Diario", f"<p>{_words(78)}</p>"),
+        78,
+    ),
+    "a video page whose heading says 'does not exist'": (
+        _page("Courier Video", f"<p>{_words(60)}</p>", h1="Why a vaccine does not exist yet"),
+        60,
+    ),
+    "a gallery of linked captions, 'not found' in its heading": (
+        _page(
+            "Courier",
+            f"<p>{_words(30)}</p>{_GALLERY}",
+            h1="Photos: missing climbers still not found",
+        ),
+        330,
+    ),
+    "an article 429 days after a quake": (
+        _page("429 days after the quake, Antakya rebuilds | Courier", f"<p>{_words(250)}</p>"),
+        250,
+    ),
+    "an article titled 'Too many requests, too few judges'": (
+        _page("Too many requests, too few judges: backlog grows", f"<p>{_words(280)}</p>"),
+        280,
+    ),
+    "a brief with 'Too many requests' in a script": (
+        _page(
+            "Council approves budget",
+            f"<script>var m={{429:'Too many requests'}}</script><p>{_words(140)}</p>",
+        ),
+        140,
+    ),
+    "an article with a newsletter promo": (
+        _page(
+            "Council approves budget",
+            f"<p>{_words(380)}</p><div>Love local news? Subscribe "
+            "to keep reading our newsletter every morning.</div>",
+        ),
+        380,
+    ),
+    "an article with paywall strings in its scripts": (
+        _page(
+            "Council approves budget",
+            f"<p>{_words(350)}</p><script>i18n={{paywall:"
+            "'Subscribe to continue reading'}</script>",
+        ),
+        350,
+    ),
+    "an article whose lede quotes a consent banner": (
+        _page("EU fines publisher | Courier", f"<p>{_QUOTE}</p><p>{_words(280)}</p>"),
+        300,
+        f"{_QUOTE}\n\n{_words(280)}",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", sorted(LOOKALIKES))
+def test_lookalikes_of_error_wall_and_limit_pages_are_full(what):
+    html, words, *text = LOOKALIKES[what]
+    facts = PageFacts(
+        html, status=200, words=words, body=html.encode(), text=text[0] if text else _words(words)
+    )
+    access = rules_for().classify(facts)
+    assert (access.label, access.evidence) == ("full", None)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><head><title>Oops!</title></head><body><header><h1>Courier</h1></header><main>"
+        "<h1>Page not found</h1><p>Sorry.</p></main></body></html>",
+        _page(
+            "Council | Courier", f"<p>{_words(60)}</p><div>To continue reading, subscribe.</div>"
+        ),
+        _page(
+            "Council | Courier",
+            f"<p>{_words(60)}</p><div>You\u2019ve read your 3 free articles this month.</div>",
+        ),
+    ],
+)
+def test_error_pages_and_meters_in_other_wordings_are_found(html):
+    assert (
+        rules_for()
+        .classify(PageFacts(html, status=200, words=60, body=html.encode(), text=_words(60)))
+        .label
+        != "full"
+    )

@@ -152,10 +152,13 @@ def test_a_killed_runs_lost_index_entries_are_made_again_from_the_dumps(bodies, 
             ), None)  # fmt: skip
         # What a kill leaves: lines and dumps on disk, the last batch not committed.
         archive.state.forget()
+    with Archive(tmp_path / "archive") as archive:  # an offline command opens it first
+        assert archive.state.regroup_from() == 0
     with Archive(tmp_path / "archive") as archive:
         index = GroupIndex(archive.state.db)
-        assert archive.caught_up_from == 0 and not index.has(f"{0:016x}")
+        assert archive.state.regroup_from() == 0 and not index.has(f"{0:016x}")
         assert regroup_lost(archive, index) == len(order)
+        assert archive.state.regroup_from() is None
         assert regroup_lost(archive, index) == 0  # each once
         names = {f"{n:016x}": name for n, name in enumerate(order)}
         got = {frozenset(names[i] for i in group) for group in partition(index, order)}

@@ -26,6 +26,7 @@ from typing import Protocol
 from crawler.identity import format_seq
 from crawler.items import MANIFEST_FIELDS, EarlierCapture, ManifestRecord
 from crawler.outcomes import ARCHIVED, UNCHANGED
+from crawler.sqlitetx import change
 
 # RECRAWL_AFTER's upper bound: beyond it a duration means "never" and says so instead.
 MAX_DURATION = timedelta(days=365 * 1000)
@@ -167,23 +168,8 @@ class SqliteStateStore:
     def _write(self) -> Iterator[None]:
         """One change, all or nothing: committed at once, or, with :attr:`batch`, part of
         the open batch (committed by :meth:`flush`)."""
-        db = self.db
-        own = not db.in_transaction
-        if own:
-            db.execute("BEGIN IMMEDIATE")
-        db.execute("SAVEPOINT change")
-        try:
+        with change(self.db, "change", keep_open=self.batch):
             yield
-            db.execute("RELEASE change")
-        except BaseException:
-            if db.in_transaction:  # SQLite may have rolled everything back already
-                db.execute("ROLLBACK TO change")
-                db.execute("RELEASE change")
-                if own and not self.batch:
-                    db.execute("ROLLBACK")
-            raise
-        if own and not self.batch:
-            db.execute("COMMIT")
 
     @property
     def db(self) -> sqlite3.Connection:

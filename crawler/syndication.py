@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.sqlitetx import change
+
 NUM_PERM = 128
 BANDS, ROWS = 32, 4  # candidates from ~0.4 similarity up; the threshold decides
 SEED = 1
@@ -176,11 +178,7 @@ class GroupIndex:
         at once, or part of the transaction open on the connection (a bulk, the state
         store's batch), which a *deferred* index opens and leaves open."""
         db = self.db
-        own = not db.in_transaction
-        if own:
-            db.execute("BEGIN IMMEDIATE")
-        db.execute("SAVEPOINT syndication_add")
-        try:
+        with change(db, "syndication_add", keep_open=self.deferred):
             # A URL fetched again: its new text replaces the old in the index.
             old = db.execute("SELECT sig FROM syndication_docs WHERE id = ?", (id_,)).fetchone()
             if old is not None:
@@ -248,16 +246,6 @@ class GroupIndex:
                 "INSERT OR IGNORE INTO syndication_band_groups(key, grp, id) VALUES(?, ?, ?)",
                 [(k, name, id_) for k in keys if counts[k] < MAX_GROUPS_PER_BAND],
             )
-            db.execute("RELEASE syndication_add")
-        except BaseException:
-            if db.in_transaction:  # SQLite may have rolled everything back already
-                db.execute("ROLLBACK TO syndication_add")
-                db.execute("RELEASE syndication_add")
-                if own and not self.deferred:
-                    db.execute("ROLLBACK")
-            raise
-        if own and not self.deferred:
-            db.execute("COMMIT")
         if name == id_:  # alone, or the first-seen member of the group it joined
             return GroupMatch(id_, 1.0)
         # Similarity to the group's first member; exact when its body is another's.

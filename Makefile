@@ -27,6 +27,8 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(PY) -m ruff check crawler tests bench
 	$(PY) -m ruff format --check crawler tests bench
+	# the import rules of the layout (pyproject.toml [tool.importlinter])
+	$(VENV)/bin/lint-imports
 
 $(REPLAY_VENV)/.installed:
 	$(PYTHON) -m venv $(REPLAY_VENV)

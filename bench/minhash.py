@@ -1,6 +1,6 @@
 """MinHash libraries on 10,000 article bodies: datasketch against rensa.
 
-Same shingles (5-word, as crawler.syndication makes them), 128 permutations, fixed
+Same shingles (5-word, as crawler.archive.groups makes them), 128 permutations, fixed
 seed: seconds to sign every body, and whether the two agree on the pairs that matter
 (syndicated copies >= 0.8 estimated Jaccard, different stories < 0.3).
 
@@ -83,7 +83,8 @@ def group(bodies: list[str]) -> None:
     import tempfile
     from pathlib import Path
 
-    from crawler.syndication import GroupIndex, signature
+    from crawler.archive.groups import GroupIndex
+    from crawler.extract.minhash import signature
 
     expected = len(bodies) // 10  # one story and its two copies in every ten bodies
     for mode in ("one by one", "bulk"):

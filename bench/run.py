@@ -229,8 +229,8 @@ def run_wget(url_file: Path, work: Path) -> tuple[float, float, float]:
 
 
 def _extract(body: bytes) -> int:
-    from crawler.extraction import extract_page
-    from crawler.items import ExtractOptions
+    from crawler.core.items import ExtractOptions
+    from crawler.extract.article import extract_page
 
     options = ExtractOptions(min_paragraph_words=10)
     article = extract_page(body, "text/html", "http://127.0.0.1/p.html", options)

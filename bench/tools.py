@@ -31,7 +31,7 @@ from pathlib import Path
 
 from bench import corpus
 from bench.run import run_ceiling
-from crawler.warc import HttpExchange, WarcWriter
+from crawler.warc.writer import HttpExchange, WarcWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,17 +1,15 @@
 """Item pipelines: extraction -> links -> text dump -> manifest (+ state).
 
-Each stage takes a :class:`~crawler.items.FetchedPage` and returns a new one; the
+Each stage takes a :class:`~crawler.core.items.FetchedPage` and returns a new one; the
 manifest stage is last and writes exactly one line for every page it receives. The
-files are the archive's (:func:`crawler.extensions.archive_of`): a write that fails
+files are the archive's (:func:`crawler.extensions.archive.archive_of`): a write that fails
 stops the crawl (``archive_write_failed``) rather than lose results silently.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.contracts import (
+from crawler.archive.dumps import page_dump
+from crawler.archive.files import StorageError
+from crawler.core.items import FetchedPage, LinkRecord, manifest_record
+from crawler.core.keys import (
     STAT_ARCHIVE_WRITE_ERRORS,
     STAT_CPU_EXTRACTION,
     STAT_CPU_STORAGE,
@@ -28,14 +29,9 @@ from crawler.contracts import (
     STAT_TEXT_FILES,
     outcome_stat,
 )
-from crawler.dumps import page_dump
-from crawler.extensions import archive_of
-from crawler.extractor import PageExtractor, blocked_page
-from crawler.items import ExtractOptions, FetchedPage, LinkRecord, manifest_record
-from crawler.outcomes import ERROR, OK
-from crawler.storage import StorageError
-from crawler.syndication import group_index
-from crawler.workers import FunctionRef, load_function
+from crawler.core.outcomes import ERROR, OK
+from crawler.extensions.archive import archive_of
+from crawler.extract.stage import PageExtractor, blocked_page
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -76,7 +72,7 @@ class ExtractPipeline:
 
     ``ok`` with an article, ``no_text`` when the page holds none (or is not HTML),
     ``error`` when extraction fails, crashes its worker or runs past
-    ``EXTRACT_TIMEOUT`` (:class:`crawler.extractor.PageExtractor`). Extraction runs in
+    ``EXTRACT_TIMEOUT`` (:class:`crawler.extract.stage.PageExtractor`). Extraction runs in
     ``EXTRACT_WORKERS`` processes (0: inline, on the reactor thread), at most
     ``EXTRACT_MAX_IN_FLIGHT`` pages at a time: pages waiting for a place hold their
     responses in Scrapy's scraper slot, so downloads pause when extraction lags. Stats:
@@ -87,27 +83,8 @@ class ExtractPipeline:
         settings = crawler.settings
         self.stats = crawler.stats
         self.enabled = settings.getbool("EXTRACT_ENABLED")
-        options = ExtractOptions(
-            min_paragraph_words=settings.getint("EXTRACT_MIN_PARAGRAPH_WORDS"),
-            comments=settings.getbool("EXTRACT_COMMENTS"),
-            access_rules=settings.get("ACCESS_EXTRA_RULES") or "",
-        )
-        if options.min_paragraph_words < 0:
-            raise ValueError("EXTRACT_MIN_PARAGRAPH_WORDS must be >= 0")
-        workers = settings.get("EXTRACT_WORKERS")
-        workers = (os.cpu_count() or 1) if workers in (None, "") else int(workers)
-        if workers < 0:
-            raise ValueError(f"EXTRACT_WORKERS must be >= 0, got {workers}")
-        workers = workers if self.enabled else 0
-        path = settings.get("EXTRACT_FUNCTION")
-        self.extractor = PageExtractor(
-            # Workers import the extractor (trafilatura) themselves; this process need not.
-            FunctionRef(path) if workers else load_function(path),
-            options,
-            workers=workers,
-            timeout=settings.getfloat("EXTRACT_TIMEOUT"),
-            max_in_flight=settings.getint("EXTRACT_MAX_IN_FLIGHT") or 2 * max(workers, 1),
-            count=self.stats.inc_value,
+        self.extractor = PageExtractor.from_settings(
+            settings, enabled=self.enabled, count=self.stats.inc_value
         )
 
     @classmethod
@@ -210,7 +187,7 @@ class TextDumpPipeline:
 
 
 class GroupPipeline:
-    """Gives every extracted article its syndication group (crawler.syndication: the
+    """Gives every extracted article its syndication group (crawler.archive.groups: the
     signature came from the extraction worker) before its manifest line is written:
     fields ``group``, ``similarity``, ``group_kind``. Off with ``GROUPS_ENABLED = False``
     and in distributed jobs' workers (``scrapy merge`` groups the corpus). Stats ``groups/near``,
@@ -221,7 +198,7 @@ class GroupPipeline:
         if not settings.getbool("GROUPS_ENABLED") or settings.get("JOB"):
             raise NotConfigured
         self.stats = crawler.stats
-        self.index = group_index(archive_of(crawler).state, settings.getfloat("DEDUP_THRESHOLD"))
+        self.index = archive_of(crawler).state.group_index(settings.getfloat("DEDUP_THRESHOLD"))
         self.clock = StorageClock(crawler.stats)
 
     @classmethod
@@ -232,19 +209,13 @@ class GroupPipeline:
         self.clock.close()
 
     def process_item(self, item: Any) -> Any:
-        if (self.index is None or not isinstance(item, FetchedPage) or item.outcome != OK
-                or item.article is None or not item.article.minhash):  # fmt: skip
+        if self.index is None or not isinstance(item, FetchedPage) or item.outcome != OK:
             return item
-        article = item.article
         with self.clock.timing():
-            match = self.index.add(
-                item.id, item.final_url or item.url,
-                hashlib.sha256(article.body.encode()).hexdigest(), article.minhash,
-                item.fetched_at or "",
-            )  # fmt: skip
-        if match.kind is not None:
-            self.stats.inc_value(f"groups/{match.kind}")
-        return dataclasses.replace(item, group=match)
+            item = self.index.add_page(item)
+        if item.group is not None and item.group.kind is not None:
+            self.stats.inc_value(f"groups/{item.group.kind}")
+        return item
 
 
 class ManifestPipeline:

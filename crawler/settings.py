@@ -20,7 +20,7 @@ COMMANDS_MODULE = "crawler.commands"
 
 # --- output -----------------------------------------------------------------------------
 # Root of everything a crawl writes (warc/, text/, manifest.jsonl, links.jsonl, runs/,
-# state.sqlite); crawler.archive.Archive owns it.
+# state.sqlite); crawler.archive.directory.Archive owns it.
 ARCHIVE_DIR = str(Path(__file__).resolve().parent.parent / "archive")
 
 # Who runs the crawl: an e-mail or URL. Goes into the User-Agent and every warcinfo record.
@@ -28,7 +28,7 @@ CRAWLER_CONTACT = ""
 # Base User-Agent; the contact, when set, is appended by the spiders at start-up.
 USER_AGENT = f"newsarchiver/{crawler.__version__} (+https://github.com/newsarchiver/newsarchiver)"
 
-# WARC capture (crawler.warc_capture.WarcCaptureMiddleware).
+# WARC capture (crawler.downloadermiddlewares.warc.WarcCaptureMiddleware).
 WARC_ENABLED = True
 WARC_PREFIX = "crawl"
 # Rotate to a new file once the current one reaches this many bytes.
@@ -59,10 +59,10 @@ EXTRACT_WORKERS = ""
 EXTRACT_MAX_IN_FLIGHT = 0
 # A page whose extraction runs longer is abandoned (outcome `error`), its worker killed.
 EXTRACT_TIMEOUT = 60.0
-# The extractor: (bytes, Content-Type, URL, crawler.items.ExtractOptions) ->
-# crawler.items.Extraction. A different one (another library, a site-specific parser)
+# The extractor: (bytes, Content-Type, URL, crawler.core.items.ExtractOptions) ->
+# crawler.core.items.Extraction. A different one (another library, a site-specific parser)
 # plugs in here; it runs in the worker processes, so it must be importable there.
-EXTRACT_FUNCTION = "crawler.extraction.extract_page"
+EXTRACT_FUNCTION = "crawler.extract.article.extract_page"
 # Text dumps under ARCHIVE_DIR/text/ (crawler.pipelines.TextDumpPipeline).
 TEXT_ENABLED = True
 
@@ -79,10 +79,10 @@ RECRAWL_AFTER = ""
 # most this much of it, which the next run reads back from the manifest and the dumps.
 STATE_COMMIT_INTERVAL = 1.0
 
-# The Internet Archive (crawler.wayback_flow; urls and seeds spiders): a dead link (DNS
-# failure, refused, timeout, 404, 410, 5xx after retries, soft 404) is looked up in the
-# CDX API and the capture closest to the target date is fetched, archived and extracted
-# (source "wayback"). -a as_of=YYYYMMDD[hhmmss] fetches from the archive first.
+# The Internet Archive (crawler.downloadermiddlewares.wayback; urls and seeds spiders): a
+# dead link (DNS failure, refused, timeout, 404, 410, 5xx after retries, soft 404) is
+# looked up in the CDX API and the capture closest to the target date is fetched, archived
+# and extracted (source "wayback"). -a as_of=YYYYMMDD[hhmmss] fetches from the archive first.
 WAYBACK_ENABLED = True
 WAYBACK_ENDPOINT = "https://web.archive.org"
 # The archive rate-limits hard: its own download slot with these limits.
@@ -101,8 +101,8 @@ DOWNLOAD_HANDLERS = {
     "file": None, "ftp": None, "s3": None, "data": None,
     # Scrapy's HTTP handler; in distributed jobs it also spaces requests per host across
     # workers (REDIS_HOST_RATE): a no-op outside them.
-    "http": "crawler.distributed.HostRateDownloadHandler",
-    "https": "crawler.distributed.HostRateDownloadHandler",
+    "http": "crawler.scheduler.HostRateDownloadHandler",
+    "https": "crawler.scheduler.HostRateDownloadHandler",
 }  # fmt: skip
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
@@ -135,7 +135,8 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept-Encoding": "gzip, deflate",
 }
 
-# Retries (crawler.middlewares.BackoffRetryMiddleware replaces Scrapy's RetryMiddleware).
+# Retries (crawler.downloadermiddlewares.retry.BackoffRetryMiddleware replaces Scrapy's
+# RetryMiddleware).
 RETRY_TIMES = 2
 # Wait base * 2**(attempt-1) seconds before attempt N, capped at RETRY_BACKOFF_MAX.
 RETRY_BACKOFF_BASE = 1.0
@@ -143,7 +144,7 @@ RETRY_BACKOFF_MAX = 60.0
 # Honour Retry-After on 429/503 up to this many seconds; a longer wait gives up instead.
 RETRY_AFTER_MAX = 120.0
 
-# --- access state (crawler.access; rules in crawler/rules/access.toml) --------------------
+# --- access state (crawler.extract.access; rules in crawler/extract/rules/access.toml) ---
 # Every extracted page is labelled full / teaser / consent_wall / challenge / rate_limited
 # / soft_404 with its evidence (manifest `access`, `access_evidence`; dump front matter).
 ACCESS_ENABLED = True  # the downloader's retries and host pauses (labels are always given)
@@ -153,13 +154,13 @@ ACCESS_RETRY_DELAY = 30.0  # seconds before the first retry, doubling after
 ACCESS_HOST_PAUSE_AFTER = 20  # such pages from one host before it is paused for the run
 ACCESS_SNIFF_MAX_BYTES = 65536  # larger responses are articles, not interstitials
 
-# --- syndication groups (crawler.syndication) -------------------------------------------
+# --- syndication groups (crawler.archive.groups) -------------------------------------------
 # Every extracted article is grouped with its copies (the same wire story at other
 # outlets): manifest `group`, `similarity`, `group_kind`; ARCHIVE_DIR/groups.jsonl.
 GROUPS_ENABLED = True
 DEDUP_THRESHOLD = 0.8  # estimated Jaccard similarity of bodies from which two are one story
 
-# --- distributed jobs (crawler.distributed; `scrapy enqueue`, `scrapy job`, `scrapy merge`) --
+# --- distributed jobs (crawler.distributed.job; `scrapy enqueue`, `scrapy job`, `scrapy merge`) --
 # A job name turns a crawl into one worker of that job: its URLs come from Redis (the
 # RedisScheduler), its outputs go to ARCHIVE_DIR/workers/<REDIS_WORKER>/, its state to Redis.
 JOB = ""
@@ -182,23 +183,23 @@ REDIS_HOST_BURST = 4.0
 DOWNLOADER_MIDDLEWARES = {
     # First on the way out, last on the way back: sees a page's final live answer (after
     # redirects and retries) and turns a dead link into a capture from the archive.
-    "crawler.wayback_flow.WaybackMiddleware": 40,
+    "crawler.downloadermiddlewares.wayback.WaybackMiddleware": 40,
     # Before robots.txt (100), so a refused host does not even get a robots.txt request.
-    "crawler.middlewares.AddressGuardMiddleware": 90,
+    "crawler.downloadermiddlewares.netguard.AddressGuardMiddleware": 90,
     # Fixes disallowed pages slipping through while robots.txt is being fetched.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.middlewares.SharedRobotsTxtMiddleware": 100,
+    "crawler.downloadermiddlewares.robots.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.downloadermiddlewares.retry.BackoffRetryMiddleware": 550,
     # Under the back-off retries: challenges and rate-limit pages retried later, hosts
     # that keep sending them paused.
-    "crawler.middlewares.AccessRetryMiddleware": 540,
+    "crawler.downloadermiddlewares.access.AccessRetryMiddleware": 540,
     # Just before HttpCompressionMiddleware (590) on the way back: spares it sniffing the
     # charset of compressed bytes (Scrapy 2.19).
-    "crawler.middlewares.CompressedBodyMiddleware": 595,
+    "crawler.downloadermiddlewares.compression.CompressedBodyMiddleware": 595,
     # Above RedirectMiddleware (600) and HttpCompressionMiddleware (590): sees every hop,
     # and bodies still compressed as they came off the wire.
-    "crawler.warc_capture.WarcCaptureMiddleware": 960,
+    "crawler.downloadermiddlewares.warc.WarcCaptureMiddleware": 960,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 300,
@@ -210,9 +211,9 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     # Opens ARCHIVE_DIR (lock, recovery) before anything is fetched, writes the run record
     # and closes it after every other component is done.
-    "crawler.extensions.ArchiveExtension": 100,
-    "crawler.extensions.HostTimes": 500,
-    "crawler.extensions.Progress": 510,
+    "crawler.extensions.archive.ArchiveExtension": 100,
+    "crawler.extensions.hosttimes.HostTimes": 500,
+    "crawler.extensions.progress.Progress": 510,
 }
 # At the end of each run: the WARC files it closed go into ARCHIVE_DIR/indexes/index.cdxj
 # (pywb's CDXJ; `scrapy index` rebuilds it), and reports/<run>.html is written (`scrapy

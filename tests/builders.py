@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.items import MANIFEST_FIELDS, ManifestRecord
+from crawler.core.items import MANIFEST_FIELDS, ManifestRecord
 
 
 def manifest_record(**fields: Any) -> ManifestRecord:

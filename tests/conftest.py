@@ -13,8 +13,8 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from crawler import settings as project_settings
-from crawler.archive import Archive
-from crawler.extensions import ArchiveExtension
+from crawler.archive.directory import Archive
+from crawler.extensions.archive import ArchiveExtension
 from crawler.spiders.urls import UrlsSpider
 from tests.siteserver import EXPECTED, SiteServer
 

@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from crawler.archive import Archive
+from crawler.archive.directory import Archive
 from tests.siteserver import EXPECTED, SiteServer
 from tests.waybackserver import FakeWayback, article
 

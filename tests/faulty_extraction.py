@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 
-from crawler.extraction import extract_page as real_extract_page
+from crawler.extract.article import extract_page as real_extract_page
 
 
 def extract_page(body: bytes, content_type: str | None, url: str, options=None):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from crawler.archive import Archive, ArchiveLockedError
+from crawler.archive.directory import Archive, ArchiveLockedError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

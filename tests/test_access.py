@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.access import (
+from crawler.extract.access import (
     BUILTIN_RULES,
     AccessRules,
     AccessRulesError,

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from crawler.archive import Archive, ArchiveLockedError, Recovery
-from crawler.dumps import render_dump
-from crawler.items import LinkRecord, ManifestRecord, WarcPointer
-from crawler.storage import StorageError
-from crawler.warc import HttpExchange, WarcWriter, iter_records
+from crawler.archive.directory import Archive, ArchiveLockedError, Recovery
+from crawler.archive.dumps import render_dump
+from crawler.archive.files import StorageError
+from crawler.core.items import LinkRecord, ManifestRecord, WarcPointer
+from crawler.warc.reader import iter_records
+from crawler.warc.writer import HttpExchange, WarcWriter
 from tests.builders import manifest_record
 from tests.conftest import BIN
 

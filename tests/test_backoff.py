@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from crawler.backoff import backoff_delay, parse_retry_after
+from crawler.fetch.backoff import backoff_delay, parse_retry_after
 
 
 def test_backoff_doubles_and_caps():

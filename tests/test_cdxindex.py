@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.archive import Archive
-from crawler.cdxindex import (
+from crawler.archive.directory import Archive
+from crawler.core.items import EarlierCapture
+from crawler.tools.verify import verify
+from crawler.warc.cdxj import (
     CdxIndexError,
     MementoAlias,
     add_to_index,
@@ -20,9 +22,7 @@ from crawler.cdxindex import (
     record_type,
     url_key,
 )
-from crawler.items import EarlierCapture
-from crawler.verify import verify
-from crawler.warc import HttpExchange, WarcWriter
+from crawler.warc.writer import HttpExchange, WarcWriter
 
 WHEN = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

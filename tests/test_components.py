@@ -10,8 +10,9 @@ from scrapy import Spider
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Request
 
-from crawler.middlewares import AddressGuardMiddleware, BackoffRetryMiddleware
-from crawler.warc_capture import WarcCaptureMiddleware
+from crawler.downloadermiddlewares.netguard import AddressGuardMiddleware
+from crawler.downloadermiddlewares.retry import BackoffRetryMiddleware
+from crawler.downloadermiddlewares.warc import WarcCaptureMiddleware
 
 
 def test_guard_refuses_ip_literals_and_other_schemes(make_crawler):
@@ -86,7 +87,7 @@ def test_compressed_html_is_not_charset_sniffed_before_decompression(make_crawle
     from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
     from scrapy.http import Response, TextResponse
 
-    from crawler.middlewares import CompressedBodyMiddleware
+    from crawler.downloadermiddlewares.compression import CompressedBodyMiddleware
 
     sniffed: list[bytes] = []
     real = TextResponse._auto_detect_fun

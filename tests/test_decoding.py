@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.decoding import decode_html, detect_encoding
+from crawler.extract.decoding import decode_html, detect_encoding
 
 ARTICLES = {  # language -> a paragraph, and the legacy charset it is often served in
     "fr": ("« C’est une décision attendue », a déclaré la maire – 12 millions d’euros.", "cp1252"),

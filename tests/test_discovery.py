@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawler.discovery import (
+from crawler.sources.feeds import (
     DiscoveryError,
     compile_patterns,
     feed_links,

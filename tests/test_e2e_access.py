@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.access import BUILTIN_RULES, AccessRules
+from crawler.extract.access import BUILTIN_RULES, AccessRules
 from tests.conftest import CrawlResult, run_crawl, write_url_list
 from tests.siteserver import ACCESS_EXPECTED, HOLDOUT, SiteServer
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from crawler.identity import url_id
-from crawler.warc import iter_records
+from crawler.core.identity import url_id
+from crawler.warc.reader import iter_records
 from tests.conftest import CrawlResult, run_crawl
 from tests.siteserver import SiteServer
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.archive import Archive
-from crawler.items import COMMENTS_SEPARATOR
+from crawler.archive.directory import Archive
+from crawler.core.items import COMMENTS_SEPARATOR
 from tests.conftest import CrawlResult, run_crawl, write_url_list
 from tests.siteserver import SiteServer
 from tests.waybackserver import FakeWayback

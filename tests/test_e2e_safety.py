@@ -9,7 +9,7 @@ from pathlib import Path
 
 from w3lib.url import canonicalize_url
 
-from crawler.warc import iter_records
+from crawler.warc.reader import iter_records
 from tests.conftest import BIN, run_crawl, write_url_list
 from tests.siteserver import SiteServer
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.archive import Archive
-from crawler.identity import url_id
-from crawler.verify import verify
-from crawler.warc import iter_records
+from crawler.archive.directory import Archive
+from crawler.core.identity import url_id
+from crawler.tools.verify import verify
+from crawler.warc.reader import iter_records
 from tests.conftest import BIN, ROOT, TEST_SETTINGS, CrawlResult, run_crawl, write_url_list
 from tests.siteserver import SiteServer
 
@@ -178,8 +178,8 @@ def test_archive_stays_locked_until_every_component_is_done(site: SiteServer, tm
     spider closed, before the WARC middleware had closed its `.open` files.)"""
     probe = tmp_path / "probe.json"
     extensions = {
-        "crawler.extensions.ArchiveExtension": 100,
-        "crawler.extensions.Progress": 510,
+        "crawler.extensions.archive.ArchiveExtension": 100,
+        "crawler.extensions.progress.Progress": 510,
         "tests.probes.LockProbe": 900,
     }
     urls = write_url_list(tmp_path / "urls.txt", [site.url("/news/2024/03/ferry-strike-ends.html")])
@@ -199,7 +199,7 @@ def test_a_crawl_that_cannot_start_still_records_its_run_and_releases_the_lock(
     site: SiteServer, tmp_path: Path
 ):
     extensions = {
-        "crawler.extensions.ArchiveExtension": 100,
+        "crawler.extensions.archive.ArchiveExtension": 100,
         "tests.probes.RefuseToStart": 900,
     }
     urls = write_url_list(tmp_path / "urls.txt", [site.url("/nav.html?probe=refuse")])

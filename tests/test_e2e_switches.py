@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from crawler.archive import Archive
-from crawler.verify import verify
+from crawler.archive.directory import Archive
+from crawler.tools.verify import verify
 from tests.conftest import BIN, CrawlResult, run_crawl, write_url_list
 from tests.siteserver import SiteServer
 

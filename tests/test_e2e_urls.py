@@ -13,7 +13,7 @@ import pytest
 import yaml
 from w3lib.url import canonicalize_url
 
-from crawler.warc import iter_records, read_record_at
+from crawler.warc.reader import iter_records, read_record_at
 from tests.conftest import BIN, CrawlResult, run_crawl
 from tests.siteserver import EXPECTED, SiteServer
 

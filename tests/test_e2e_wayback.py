@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.archive import Archive
-from crawler.warc import iter_records
+from crawler.archive.directory import Archive
+from crawler.warc.reader import iter_records
 from tests.conftest import CrawlResult, run_crawl, write_url_list
 from tests.siteserver import SiteServer
 from tests.waybackserver import FakeWayback, article

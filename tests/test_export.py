@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from crawler.archive import Archive
+from crawler.archive.directory import Archive
 from tests.conftest import ROOT, CrawlResult
 from tests.siteserver import EXPECTED
 

@@ -3,11 +3,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.decoding import decode_html
-from crawler.dumps import front_matter, render_dump, split_dump
-from crawler.extraction import detect_language, extract_article
-from crawler.items import Article, ExtractOptions
-from crawler.prose import has_prose
+from crawler.archive.dumps import front_matter, render_dump, split_dump
+from crawler.core.items import Article, ExtractOptions
+from crawler.extract.article import detect_language, extract_article
+from crawler.extract.decoding import decode_html
+from crawler.extract.prose import has_prose
 
 SITE = Path(__file__).parent / "site"
 ARTICLE = (SITE / "news/2024/03/harbor-bridge-reopens.html").read_text(encoding="utf-8")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.frontier import FrontierError, RedisFrontier, connect, list_entries
-from crawler.hostrate import ROBOTS_MAX_SHARED, ROBOTS_TTL, HostRate, SharedRobots
-from crawler.items import ManifestRecord
-from crawler.redisstate import RedisStateStore
-from crawler.storage import ManifestWriter
+from crawler.archive.files import ManifestWriter
+from crawler.core.items import ManifestRecord
+from crawler.distributed.frontier import FrontierError, RedisFrontier, connect, list_entries
+from crawler.distributed.politeness import ROBOTS_MAX_SHARED, ROBOTS_TTL, HostRate, SharedRobots
+from crawler.distributed.state import RedisStateStore
 from tests.redisserver import RedisServer
 
 

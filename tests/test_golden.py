@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.dumps import page_dump
-from crawler.extraction import extract_page
-from crawler.identity import url_id
-from crawler.items import ExtractOptions, FetchedPage, Memento, PageRef, WarcPointer
+from crawler.archive.dumps import page_dump
+from crawler.core.identity import url_id
+from crawler.core.items import ExtractOptions, FetchedPage, Memento, PageRef, WarcPointer
+from crawler.extract.article import extract_page
 
 SITE = Path(__file__).parent / "site"
 GOLDEN = Path(__file__).parent / "golden"

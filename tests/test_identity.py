@@ -3,7 +3,7 @@ import hashlib
 import pytest
 from w3lib.url import canonicalize_url
 
-from crawler.identity import format_seq, text_filename, url_id
+from crawler.core.identity import format_seq, text_filename, url_id
 
 
 def test_id_is_sha256_of_canonical_url():

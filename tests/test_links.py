@@ -2,15 +2,9 @@ import tracemalloc
 
 import pytest
 
-from crawler.links import (
-    LinkRules,
-    SeedSkipped,
-    find_seed_files,
-    is_media,
-    markdown_links,
-    read_seed,
-)
-from crawler.urllists import InputFormatError
+from crawler.extract.links import LinkRules, is_media, markdown_links
+from crawler.sources.seeds import SeedSkipped, find_seed_files, read_seed
+from crawler.sources.urllists import InputFormatError
 
 
 def urls(links):

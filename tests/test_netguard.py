@@ -2,7 +2,7 @@ import ipaddress
 
 import pytest
 
-from crawler.netguard import BlockedAddressError, check_address, non_public_reason, parse_ip
+from crawler.fetch.netguard import BlockedAddressError, check_address, non_public_reason, parse_ip
 
 
 @pytest.mark.parametrize(

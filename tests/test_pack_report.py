@@ -15,9 +15,9 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from crawler.archive import Archive
-from crawler.report import run_report
-from crawler.verify import verify
+from crawler.archive.directory import Archive
+from crawler.tools.report import run_report
+from crawler.tools.verify import verify
 from tests.conftest import ROOT, CrawlResult, run_crawl, write_url_list
 from tests.siteserver import SiteServer
 

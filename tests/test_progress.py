@@ -1,7 +1,7 @@
 import io
 
-from crawler.extensions import Progress
-from crawler.progress import RateMeter, duration, progress_bar, progress_line, summary_table
+from crawler.extensions.progress import Progress
+from crawler.tools.progress import RateMeter, duration, progress_bar, progress_line, summary_table
 
 
 def test_duration():

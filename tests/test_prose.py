@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.prose import has_prose, prose_words
+from crawler.extract.prose import has_prose, prose_words
 
 
 @pytest.mark.parametrize(

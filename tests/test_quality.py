@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.quality import SOFT_404_MAX_WORDS, page_words, soft_404_evidence
+from crawler.extract.soft404 import SOFT_404_MAX_WORDS, page_words, soft_404_evidence
 
 SITE = Path(__file__).parent / "site"
 

@@ -14,9 +14,9 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.archive import Archive
-from crawler.identity import url_id
-from crawler.verify import verify
+from crawler.archive.directory import Archive
+from crawler.core.identity import url_id
+from crawler.tools.verify import verify
 from tests.conftest import ROOT, CrawlResult, run_crawl, write_url_list
 from tests.siteserver import SiteServer
 

@@ -28,9 +28,9 @@ import lxml.html
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive import Archive
-from crawler.cdxindex import parse_line, record_type
-from crawler.outcomes import OUTCOMES
+from crawler.archive.directory import Archive
+from crawler.core.outcomes import OUTCOMES
+from crawler.warc.cdxj import parse_line, record_type
 from tests.browser import (
     ARTIFACTS,
     console_messages,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sources import Site, load_sources, site_from_dict
-from crawler.urllists import InputFormatError
+from crawler.sources.sites import Site, load_sources, site_from_dict
+from crawler.sources.urllists import InputFormatError
 
 WHERE = "sources.toml site 1"
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.archive import Archive
-from crawler.items import EarlierCapture, ManifestRecord, WarcPointer
-from crawler.state import SqliteStateStore, UrlState, parse_duration
-from crawler.storage import ManifestWriter
+from crawler.archive.directory import Archive
+from crawler.archive.files import ManifestWriter
+from crawler.archive.state import SqliteStateStore, UrlState
+from crawler.core.items import EarlierCapture, ManifestRecord, WarcPointer
+from crawler.core.timefmt import parse_duration
 from tests.builders import manifest_record
 
 URL = "https://news.example/2024/story"

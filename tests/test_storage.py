@@ -2,8 +2,7 @@ import json
 
 import pytest
 
-from crawler.items import LinkRecord, ManifestRecord
-from crawler.storage import (
+from crawler.archive.files import (
     LinksWriter,
     ManifestWriter,
     StorageError,
@@ -11,6 +10,7 @@ from crawler.storage import (
     remove_stale_temp_files,
     repair_torn_tail,
 )
+from crawler.core.items import LinkRecord, ManifestRecord
 from tests.builders import manifest_record
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extraction import extract_page
-from crawler.items import ExtractOptions
-from crawler.syndication import EXACT, NEAR, GroupIndex, signature, similarity
+from crawler.archive.groups import EXACT, NEAR, GroupIndex, similarity
+from crawler.core.items import ExtractOptions
+from crawler.extract.article import extract_page
+from crawler.extract.minhash import signature
 from tests.conftest import run_crawl, write_url_list
 from tests.siteserver import SiteServer
 
@@ -134,9 +135,9 @@ def test_a_killed_runs_lost_index_entries_are_made_again_from_the_dumps(bodies, 
     dumps but no index entries. The next open indexes them again, grouped as before."""
     import hashlib
 
-    from crawler.archive import Archive
-    from crawler.dumps import render_dump
-    from crawler.regroup import regroup_lost
+    from crawler.archive.directory import Archive
+    from crawler.archive.dumps import render_dump
+    from crawler.tools.regroup import regroup_lost
     from tests.builders import manifest_record
 
     order = [*STORY, COPY, OTHER]

@@ -3,7 +3,8 @@ import tracemalloc
 
 import pytest
 
-from crawler.urllists import InputFormatError, InvalidURL, read_url_list, validate_url
+from crawler.core.urls import InvalidURL, validate_url
+from crawler.sources.urllists import InputFormatError, read_url_list
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.archive import Archive
-from crawler.verify import compare, verify
+from crawler.archive.directory import Archive
+from crawler.tools.verify import compare, verify
 from tests.conftest import ROOT, CrawlResult
 
 

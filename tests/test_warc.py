@@ -5,11 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.warc import (
+from crawler.warc.reader import iter_records, read_record_at
+from crawler.warc.writer import (
     HttpExchange,
     WarcWriter,
-    iter_records,
-    read_record_at,
     request_target,
     response_headers_for_record,
     status_line,

@@ -2,13 +2,13 @@ import json
 
 import pytest
 
-from crawler.wayback import (
-    Capture,
+from crawler.core.items import Capture
+from crawler.core.timefmt import normalize_timestamp
+from crawler.fetch.wayback import (
     WaybackError,
     cdx_query,
     closest_capture,
     memento_url,
-    normalize_timestamp,
     parse_cdx,
 )
 
@@ -32,7 +32,7 @@ def test_normalize_timestamp(text, stamp):
 
 @pytest.mark.parametrize("text", ["yesterday", "20201399", "12"])
 def test_bad_timestamps(text):
-    with pytest.raises(WaybackError):
+    with pytest.raises(ValueError, match="not a"):
         normalize_timestamp(text)
 
 

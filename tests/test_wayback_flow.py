@@ -9,7 +9,8 @@ from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
 from scrapy.http import HtmlResponse, Request, TextResponse
 from twisted.internet.error import DNSLookupError
 
-from crawler.contracts import (
+from crawler.core.items import CDX, LIVE, EarlierCapture, PageRef, WarcPointer, WaybackPlan
+from crawler.core.keys import (
     META_BLOCKED,
     META_EARLIER,
     META_FETCHED_AT,
@@ -21,15 +22,7 @@ from crawler.contracts import (
     META_WAYBACK_MISS,
     META_WAYBACK_STEP,
 )
-from crawler.items import (
-    CDX,
-    LIVE,
-    EarlierCapture,
-    PageRef,
-    WarcPointer,
-    WaybackPlan,
-)
-from crawler.wayback_flow import SLOT, WaybackMiddleware
+from crawler.downloadermiddlewares.wayback import SLOT, WaybackMiddleware
 
 ENDPOINT = "http://127.0.0.1:9"
 URL = "http://127.0.0.1:8/gone/story.html"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.workers import (
+from crawler.extract.workers import (
     FunctionLoadError,
     FunctionRef,
     WorkerCrashedError,
@@ -225,7 +225,7 @@ def test_a_function_ref_pool_imports_its_module_in_the_workers_only():
 
     script = """
 import asyncio, sys
-from crawler.workers import FunctionRef, WorkerPool
+from crawler.extract.workers import FunctionRef, WorkerPool
 
 async def main():
     pool = WorkerPool(FunctionRef("tests.pool_jobs.imported"), 2, timeout=30, max_in_flight=2)

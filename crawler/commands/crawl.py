@@ -8,10 +8,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+
+from crawler.core.renamed import RenamedPathError, check_settings
 
 if TYPE_CHECKING:
     import argparse
@@ -25,10 +28,16 @@ class Command(ScrapyCrawlCommand):
         if len(args) != 1:
             raise UsageError("give exactly one spider: scrapy crawl <spider> [-a name=value ...]")
         assert self.crawler_process
+        try:
+            check_settings(self.crawler_process.settings)
+        except RenamedPathError as exc:  # invalid settings: the crawl cannot start
+            print(f"Error: {exc}", file=sys.stderr)
+            self.exitcode = 1
+            return
         if self.settings.get("JOB") and self.settings.getpriority("SCHEDULER") == 0:
             # A distributed job's worker: its share of the job comes from Redis.
             settings = self.crawler_process.settings
-            settings.set("SCHEDULER", "crawler.distributed.RedisScheduler", priority="cmdline")
+            settings.set("SCHEDULER", "crawler.scheduler.RedisScheduler", priority="cmdline")
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()

@@ -12,31 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
-from scrapy.settings import BaseSettings
 
-from crawler.commandbase import OfflineCommand
-from crawler.frontier import FrontierError, RedisFrontier, connect, list_entries
-from crawler.urllists import DEFAULT_MAX_URL_LENGTH, InputFormatError
-
-
-def job_frontier(job: str, opts: argparse.Namespace, settings: BaseSettings) -> RedisFrontier:
-    url = opts.redis or settings.get("REDIS_URL")
-    if not url:
-        raise UsageError("give the Redis URL: --redis redis://HOST:6379/0 (or -s REDIS_URL=)")
-    try:
-        return RedisFrontier(connect(url), job, prefix=settings.get("REDIS_PREFIX"),
-                             lease=settings.getfloat("REDIS_LEASE"),
-                             max_deliveries=settings.getint("REDIS_MAX_DELIVERIES"))  # fmt: skip
-    except FrontierError as exc:  # a bad job name, redis-py missing
-        raise UsageError(str(exc), print_help=False) from None
+from crawler.commands.base import OfflineCommand, add_redis_option, redis_frontier
+from crawler.core.urls import DEFAULT_MAX_URL_LENGTH
+from crawler.distributed.frontier import FrontierError, list_entries
+from crawler.sources.urllists import InputFormatError
 
 
-def add_redis_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--redis", metavar="URL", help="Redis URL (default: REDIS_URL)")
-
-
-class Command(OfflineCommand):
+class Command(OfflineCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "JOB FILE [--redis URL]"
 
@@ -53,7 +38,7 @@ class Command(OfflineCommand):
             raise UsageError("give a job name and a URL list: scrapy enqueue JOB FILE")
         job, path = args
         max_length = self.settings.getint("URLLENGTH_LIMIT") or DEFAULT_MAX_URL_LENGTH
-        frontier = job_frontier(job, opts, self.settings)  # a usage error before anything
+        frontier = redis_frontier(job, opts, self.settings)  # a usage error before anything
         try:
             entries = list(list_entries(path, max_length))
             added = frontier.enqueue(entries)

@@ -14,13 +14,15 @@ import shlex
 import sys
 from pathlib import Path
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.archive import Archive
-from crawler.commandbase import OfflineCommand
+from crawler import settings as project_settings
+from crawler.archive.directory import Archive
+from crawler.commands.base import OfflineCommand
 
 
-class Command(OfflineCommand):
+class Command(OfflineCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[ARCHIVE_DIR] [--format parquet|jsonl|csv] [--out FILE] [--with-text]"
 
@@ -35,7 +37,7 @@ class Command(OfflineCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         # (imported here: every scrapy command imports this module, crawl included)
-        from crawler.export import FORMATS, datasheet, export
+        from crawler.tools.export import FORMATS, datasheet, export
 
         assert self.settings is not None
         if len(args) > 1:
@@ -55,5 +57,7 @@ class Command(OfflineCommand):
         flags = ["--format", opts.format, "--out", str(out)] + (["--with-text"] * opts.with_text)
         command = shlex.join(["scrapy", "export", str(archive.root), *flags])
         sheet = out.with_name(out.name + ".datasheet.md")
-        sheet.write_text(datasheet(archive, out, opts.format, command), encoding="utf-8")
+        defaults = vars(project_settings)  # a run's changes are told from these
+        sheet.write_text(datasheet(archive, out, opts.format, command, defaults),
+                         encoding="utf-8")  # fmt: skip
         print(f"{count} rows in {out}; datasheet {sheet}")

@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crawler.archive import ArchiveLockedError
-from crawler.cdxindex import CdxIndexError
-from crawler.commandbase import OfflineCommand, archive_argument
-from crawler.storage import StorageError
+from scrapy.commands import ScrapyCommand
+
+from crawler.archive.directory import ArchiveLockedError
+from crawler.archive.files import StorageError
+from crawler.commands.base import OfflineCommand, archive_argument
+from crawler.warc.cdxj import CdxIndexError
 
 
-class Command(OfflineCommand):
+class Command(OfflineCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[ARCHIVE_DIR]"
 

@@ -11,14 +11,14 @@ import argparse
 import json
 import sys
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.commandbase import OfflineCommand
-from crawler.commands.enqueue import add_redis_option, job_frontier
-from crawler.frontier import FrontierError
+from crawler.commands.base import OfflineCommand, add_redis_option, redis_frontier
+from crawler.distributed.frontier import FrontierError
 
 
-class Command(OfflineCommand):
+class Command(OfflineCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "status JOB [--redis URL] [--json]"
 
@@ -34,7 +34,7 @@ class Command(OfflineCommand):
         assert self.settings is not None
         if len(args) != 2 or args[0] != "status":
             raise UsageError("scrapy job status JOB")
-        frontier = job_frontier(args[1], opts, self.settings)  # a usage error before anything
+        frontier = redis_frontier(args[1], opts, self.settings)  # a usage error before anything
         try:
             status = frontier.status()
             dead = frontier.dead_letters()

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.archive import ArchiveLockedError
-from crawler.cdxindex import CdxIndexError
-from crawler.commandbase import OfflineCommand
-from crawler.commands.enqueue import add_redis_option, job_frontier
-from crawler.merge import MergeError, merge_parts
-from crawler.storage import StorageError
+from crawler.archive.directory import ArchiveLockedError
+from crawler.archive.files import StorageError
+from crawler.commands.base import OfflineCommand, add_redis_option, redis_frontier
+from crawler.distributed.merge import MergeError, merge_parts
+from crawler.tools.regroup import group_corpus
+from crawler.warc.cdxj import CdxIndexError
 
 
-class Command(OfflineCommand):
+class Command(OfflineCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[ARCHIVE_DIR] [--job JOB --redis URL]"
 
@@ -44,8 +46,9 @@ class Command(OfflineCommand):
         root = args[0] if args else self.settings["ARCHIVE_DIR"]
         try:
             grouping = self.settings.getbool("GROUPS_ENABLED")
-            threshold = self.settings.getfloat("DEDUP_THRESHOLD") if grouping else None
-            result = merge_parts(root, threshold)
+            threshold = self.settings.getfloat("DEDUP_THRESHOLD")
+            result = merge_parts(root, partial(group_corpus, threshold=threshold)
+                                 if grouping else None)  # fmt: skip
         except (MergeError, ArchiveLockedError, StorageError, CdxIndexError, OSError) as exc:
             print(f"Cannot merge {root}: {exc}", file=sys.stderr)
             self.exitcode = 1
@@ -58,7 +61,7 @@ class Command(OfflineCommand):
               f"same story")  # fmt: skip
         if opts.job:
             try:
-                status = job_frontier(opts.job, opts, self.settings).status()
+                status = redis_frontier(opts.job, opts, self.settings).status()
             except Exception as exc:  # FrontierError, redis-py's errors
                 problems.append(f"cannot read job {opts.job}: {exc}")
             else:

@@ -13,12 +13,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.commandbase import OfflineCommand, archive_argument, index_up_to_date
+from crawler.commands.base import OfflineCommand, archive_argument, index_up_to_date
 
 
-class Command(OfflineCommand):
+class Command(OfflineCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[ARCHIVE_DIR] [--out FILE.wacz] [--since RUN] [--with-text]"
 
@@ -32,7 +33,7 @@ class Command(OfflineCommand):
         parser.add_argument("--with-text", action="store_true", help="pages with their text")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        from crawler.wacz import PackError, pack
+        from crawler.tools.pack import PackError, pack
 
         assert self.settings is not None
         archive = archive_argument(args, self.settings)

@@ -13,12 +13,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.commandbase import OfflineCommand, archive_argument, index_up_to_date
+from crawler.commands.base import OfflineCommand, archive_argument, index_up_to_date
 
 
-class Command(OfflineCommand):
+class Command(OfflineCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[ARCHIVE_DIR] [--port P] [--bind ADDRESS]"
 
@@ -33,7 +34,7 @@ class Command(OfflineCommand):
                             help="list the replay URLs of N articles (default 10)")  # fmt: skip
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        from crawler import replay
+        from crawler.tools import replay
 
         assert self.settings is not None
         archive = archive_argument(args, self.settings)
@@ -54,7 +55,7 @@ class Command(OfflineCommand):
 
     @staticmethod
     def _announce(archive: Any, opts: argparse.Namespace) -> None:
-        from crawler import replay
+        from crawler.tools import replay
 
         pages = replay.article_captures(archive)
         print(f"Replaying {archive.root} ({len(pages)} articles) at "

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import argparse
 
-from crawler.commandbase import OfflineCommand, archive_argument
+from scrapy.commands import ScrapyCommand
+
+from crawler.commands.base import OfflineCommand, archive_argument
 
 
-class Command(OfflineCommand):
+class Command(OfflineCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[ARCHIVE_DIR]"
 
@@ -17,7 +19,7 @@ class Command(OfflineCommand):
         return "Write the crawl reports (static HTML) of every run of an archive"
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        from crawler.report import write_reports
+        from crawler.tools.report import write_reports
 
         assert self.settings is not None
         paths = write_reports(archive_argument(args, self.settings))

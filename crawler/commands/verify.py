@@ -15,13 +15,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.archive import Archive
-from crawler.commandbase import OfflineCommand
+from crawler.archive.directory import Archive
+from crawler.commands.base import OfflineCommand
 
 
-class Command(OfflineCommand):
+class Command(OfflineCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[ARCHIVE_DIR] [--against REFERENCE_MANIFEST] [--json]"
 
@@ -35,7 +36,7 @@ class Command(OfflineCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         # (imported here: every scrapy command imports this module, crawl included)
-        from crawler.verify import IDENTICAL, STATUSES, compare, read_manifest_lines, verify
+        from crawler.tools.verify import IDENTICAL, STATUSES, compare, read_manifest_lines, verify
 
         if len(args) > 1:
             raise UsageError("give at most one archive directory")

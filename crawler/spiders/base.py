@@ -2,7 +2,7 @@
 
 Writes ``META_PAGE``, ``META_EARLIER`` and ``META_WAYBACK`` on page requests; reads what
 the downloader middlewares and the wayback flow left in meta; yields one
-:class:`~crawler.items.FetchedPage` per page. The pipelines decide the rest.
+:class:`~crawler.core.items.FetchedPage` per page. The pipelines decide the rest.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from crawler.archive import Archive
-from crawler.contracts import (
+from crawler.archive.directory import Archive
+from crawler.archive.state import UrlState
+from crawler.core.items import FetchedPage, LiveAttempt, PageRef, WaybackPlan
+from crawler.core.keys import (
     META_ACCESS,
     META_BLOCKED,
     META_EARLIER,
@@ -32,11 +34,9 @@ from crawler.contracts import (
     META_WAYBACK_STEP,
     STAT_PAGES_FAILED_PREFIX,
 )
-from crawler.extensions import archive_of
-from crawler.items import FetchedPage, LiveAttempt, PageRef, WaybackPlan
-from crawler.outcomes import BLOCKED, ERROR, UNCHANGED, describe_exception, http_error
-from crawler.state import UrlState
-from crawler.wayback import WaybackError, normalize_timestamp
+from crawler.core.outcomes import BLOCKED, ERROR, UNCHANGED, describe_exception, http_error
+from crawler.core.timefmt import normalize_timestamp
+from crawler.extensions.archive import archive_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -68,7 +68,7 @@ class ArchiveSpider(Spider):
         self.refresh = truthy(refresh)
         try:
             self.as_of = normalize_timestamp(as_of)
-        except WaybackError as exc:
+        except ValueError as exc:
             raise ValueError(f"as_of: {exc}") from None
         self.live_fallback = truthy(live_fallback)
         self.wayback_plan: WaybackPlan | None = None  # set when the archive is used
@@ -105,10 +105,13 @@ class ArchiveSpider(Spider):
             return None
         try:
             return normalize_timestamp(text)
-        except WaybackError:
-            self.crawler.stats.inc_value("input/unreadable_dates")
-            logger.warning("Ignoring unreadable date %r (%s)", text, where)
+        except ValueError:
+            self.unreadable_date(text, where)
             return None
+
+    def unreadable_date(self, text: str | None, where: object) -> None:
+        self.crawler.stats.inc_value("input/unreadable_dates")
+        logger.warning("Ignoring unreadable date %r (%s)", text, where)
 
     def page_request(self, page: PageRef, state: UrlState | None = None) -> Request:
         """The request for an input or discovered URL; parse_page or page_failed decide."""

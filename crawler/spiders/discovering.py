@@ -6,9 +6,9 @@ from typing import Any
 
 from scrapy.http import Request
 
-from crawler.contracts import STAT_INPUT_ENTRIES
-from crawler.identity import url_id
-from crawler.items import PageRef
+from crawler.core.identity import url_id
+from crawler.core.items import PageRef
+from crawler.core.keys import STAT_INPUT_ENTRIES
 from crawler.spiders.base import ArchiveSpider
 
 

@@ -1,7 +1,7 @@
 """``scrapy crawl feeds``: news discovery for scheduled runs.
 
 ``-a feeds=URL[,URL...]`` (RSS, Atom or sitemap URLs) and/or ``-a sources=FILE`` (a TOML
-file of sites; see crawler/sources.py). A site given by its homepage gets its feeds
+file of sites; see crawler/sources/sites.py). A site given by its homepage gets its feeds
 from ``<link rel="alternate">`` and its sitemaps from robots.txt ``Sitemap:`` lines.
 Filters: ``-a since=YYYY-MM-DD`` (by the date a feed or sitemap gives, where it gives
 one), ``-a allow=REGEX`` and ``-a deny=REGEX`` on article URLs (on top of a site's own).
@@ -24,14 +24,18 @@ from scrapy import signals
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
-from crawler.contracts import (
+from crawler.core.identity import url_id
+from crawler.core.items import LinkRecord
+from crawler.core.keys import (
     META_FEED_SITE,
     META_INDEX_DEPTH,
     STAT_INPUT_COMPLETE,
     STAT_SOURCES,
     STAT_SOURCES_FAILED,
 )
-from crawler.discovery import (
+from crawler.core.outcomes import describe_exception
+from crawler.core.urls import InvalidURL, validate_url
+from crawler.sources.feeds import (
     Candidate,
     DiscoveryError,
     compile_patterns,
@@ -44,12 +48,9 @@ from crawler.discovery import (
     root_kind,
     url_allowed,
 )
-from crawler.identity import url_id
-from crawler.items import LinkRecord
-from crawler.outcomes import describe_exception
-from crawler.sources import Site, load_sources
+from crawler.sources.sites import Site, load_sources
+from crawler.sources.urllists import InputFormatError
 from crawler.spiders.discovering import DiscoveringSpider
-from crawler.urllists import InputFormatError, InvalidURL, validate_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
-from crawler.contracts import (
+from crawler.core.items import FetchedPage, FoundLink, LinkRecord
+from crawler.core.keys import (
     STAT_INPUT_COMPLETE,
     STAT_MEDIA_LINKS_SKIPPED,
     STAT_RELATIVE_LINKS_SKIPPED,
@@ -26,12 +27,12 @@ from crawler.contracts import (
     STAT_SEEDS_READ,
     STAT_SEEDS_SKIPPED_PREFIX,
 )
-from crawler.items import FetchedPage, FoundLink, LinkRecord
-from crawler.links import LinkRules, SeedSkipped, find_seed_files, read_seed
-from crawler.outcomes import OK
+from crawler.core.outcomes import OK
+from crawler.extract.links import LinkRules
+from crawler.sources.seeds import SeedSkipped, find_seed_files, read_seed
+from crawler.sources.urllists import InputFormatError
 from crawler.spiders.base import truthy
 from crawler.spiders.discovering import DiscoveringSpider
-from crawler.urllists import InputFormatError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

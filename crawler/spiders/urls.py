@@ -14,17 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
-from crawler.contracts import (
+from crawler.core.items import FetchedPage
+from crawler.core.keys import (
     STAT_INPUT_COMPLETE,
     STAT_INPUT_ENTRIES,
     STAT_INPUT_SKIPPED,
     STAT_INPUT_TOTAL,
 )
-from crawler.identity import format_seq, url_id
-from crawler.items import FetchedPage, PageRef
-from crawler.outcomes import DUPLICATE, ERROR
+from crawler.core.outcomes import ERROR
+from crawler.core.urls import DEFAULT_MAX_URL_LENGTH
+from crawler.sources.entries import EntryClassifier
+from crawler.sources.urllists import count_entries, read_url_list
 from crawler.spiders.base import ArchiveSpider
-from crawler.urllists import DEFAULT_MAX_URL_LENGTH, count_entries, read_url_list
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -68,31 +69,22 @@ class UrlsSpider(ArchiveSpider):
         stats = self.crawler.stats
         archive = self.archive
         stats.set_value(STAT_INPUT_TOTAL, count_entries(self.urls_path))
-        # Canonical id (as an int, 8 bytes of key) -> seq of its first occurrence.
-        first_seen: dict[int, str] = {}
+        classifier = EntryClassifier()
         for entry in self._entries:
             stats.inc_value(STAT_INPUT_ENTRIES)
-            seq = format_seq(entry.position)
-            id_ = url_id(entry.url or entry.raw)
-            if entry.url is None:
-                stats.inc_value("input/invalid")
-                error = f"invalid input (line {entry.line}): {entry.error}"
-                yield FetchedPage(PageRef(entry.raw, id_, seq), outcome=ERROR, error=error)
+            listed = classifier.classify(entry)
+            if listed.outcome is not None:
+                stats.inc_value("input/invalid" if listed.outcome == ERROR else "input/duplicates")
+                yield FetchedPage(listed.page, outcome=listed.outcome, error=listed.error)
                 continue
-            key = int(id_, 16)
-            if key in first_seen:
-                stats.inc_value("input/duplicates")
-                error = f"duplicate of seq {first_seen[key]} (id {id_})"
-                yield FetchedPage(PageRef(entry.url, id_, seq), outcome=DUPLICATE, error=error)
-                continue
-            first_seen[key] = seq
-            state = archive.previous(id_)
+            state = archive.previous(listed.page.id)
             if archive.is_done(state, refresh=self.refresh):
                 # Archived by an earlier run: that run's manifest line stands.
                 stats.inc_value(STAT_INPUT_SKIPPED)
                 continue
-            date = self.entry_date(entry.fields.get("date"), entry.line)
-            yield self.page_request(PageRef(entry.url, id_, seq, date=date), state)
+            if listed.date_error:
+                self.unreadable_date(entry.fields.get("date"), entry.line)
+            yield self.page_request(listed.page, state)
             # Stream the list: hand over more requests only when the scheduler has drained,
             # so a 100,000-URL list never sits in memory as 100,000 requests.
             if self.crawler.engine.needs_backout():

@@ -1,0 +1,340 @@
+"""Frozen dataclasses that cross pipeline stages.
+
+Data flows one way: the spider names an input URL with a :class:`PageRef` and turns its
+response into a :class:`FetchedPage`; the extraction stage attaches an
+:class:`Article`, the text-dump stage a ``text_file``, and the manifest stage writes one
+:class:`ManifestRecord` line. Stages never mutate an item; they return
+``dataclasses.replace(item, ...)``. The small records in between (:class:`WaybackPlan`,
+:class:`LiveAttempt`, :class:`Memento`, :class:`WaybackMiss`, :class:`EarlierCapture`)
+travel in ``request.meta`` under the keys of :mod:`crawler.core.keys`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from crawler.core.identity import text_digest, url_id
+from crawler.core.outcomes import ERROR
+from crawler.core.timefmt import timestamp_datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PageRef:
+    """An input URL: who it is (id, seq, file names) and how it came in."""
+
+    url: str  # as given in the input (stripped), or as found in a document or feed
+    id: str
+    seq: str
+    via: str | None = None  # discovered URLs: the seed file, or the id of the linking document
+    date: str | None = None  # the URL's own date (14-digit timestamp): its Wayback target
+    depth: int = 0  # 0: an input; n: found n links away from a seed document
+
+
+@dataclass(frozen=True, slots=True)
+class WarcPointer:
+    """Where the evidence of an exchange is: the response record of the final hop."""
+
+    filename: str  # file name of the closed WARC (without ``.open``), relative to ``warc/``
+    offset: int  # byte offset of the response record's gzip member
+    record_id: str  # ``<urn:uuid:...>`` of the response record
+    payload_digest: str | None = None  # ``sha1:<base32>``, as in WARC-Payload-Digest
+    date: str | None = None  # WARC-Date of the record
+    revisit: bool = False  # a revisit record: payload identical to an earlier capture
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierCapture:
+    """The last full capture of a URL: what a revisit record refers to, and its dump."""
+
+    uri: str
+    date: str
+    record_id: str | None
+    payload_digest: str
+    text_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One row of the Internet Archive's CDX answer: a capture of a URL."""
+
+    timestamp: str  # 14 digits, UTC
+    original: str  # the URL as the archive recorded it
+    status: str | None = None
+    digest: str | None = None
+    mimetype: str | None = None
+
+    @property
+    def datetime(self) -> datetime:
+        return timestamp_datetime(self.timestamp)
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What a capture gives access to (crawler.extract.access): full, teaser, ..."""
+
+    label: str
+    evidence: str | None = None  # "rule-name: matched text"; None for a plain full page
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMatch:
+    """An article's group (its own id when it has no copy), its similarity to the group's
+    first-seen member, and ``exact``/``near`` (None when alone)."""
+
+    group: str
+    similarity: float
+    kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WaybackPlan:
+    """How a page request uses the Internet Archive (spiders whose inputs are articles)."""
+
+    as_of: str | None = None  # archive first: the capture closest to this 14-digit timestamp
+    live_fallback: bool = False  # with as_of: fetch live what the archive does not have
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAttempt:
+    """A live fetch that failed, and the evidence it left (kept on the manifest line)."""
+
+    error: str  # ``HTTP 404 Not Found``, ``soft 404: ...``, ``DNSLookupError: ...``
+    status: int | None = None
+    final_url: str | None = None
+    fetched_at: str | None = None
+    warc: WarcPointer | None = None
+
+
+CDX, MEMENTO, LIVE = "cdx", "memento", "live"
+
+
+@dataclass(frozen=True, slots=True)
+class WaybackStep:
+    """Where a page is in the Internet Archive flow (``META_WAYBACK_STEP``)."""
+
+    kind: str  # cdx | memento: a request to the archive; live: fetched live after it
+    live: LiveAttempt | None = None  # the live failure that sent the page to the archive
+    target: str = ""  # the 14-digit timestamp the capture should be closest to
+    capture: Capture | None = None  # memento: the capture being fetched
+    reason: str | None = None  # live: why the archive had nothing
+
+    @property
+    def asks_archive(self) -> bool:
+        return self.kind in (CDX, MEMENTO)
+
+
+@dataclass(frozen=True, slots=True)
+class Memento:
+    """A page recovered from the Internet Archive instead of the live web."""
+
+    url: str  # the raw capture fetched (``/web/<timestamp>id_/<url>``)
+    datetime: str  # when the archive captured it, ISO 8601 UTC
+    live_error: str | None = None  # why it was not taken live (None: as_of asked first)
+
+
+@dataclass(frozen=True, slots=True)
+class WaybackMiss:
+    """Neither the live web nor the archive gave the page: the final failure."""
+
+    live: LiveAttempt | None  # None: not fetched live (as_of without live_fallback)
+    reason: str  # why the archive had nothing
+
+    @property
+    def error(self) -> str:
+        live = self.live.error if self.live else "not fetched (as_of)"
+        return f"live: {live}; wayback: {self.reason}"
+
+
+# Between an article and its reader comments in a dump (EXTRACT_COMMENTS).
+COMMENTS_SEPARATOR = "---\n\n## Reader comments"
+
+
+def article_text(body: str) -> str:
+    """The article of a dump's body, its reader comments left out (what is signed for
+    syndication groups)."""
+    return body.split(f"\n\n{COMMENTS_SEPARATOR}\n\n", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """What extraction found in a page: markdown body plus metadata."""
+
+    text: str
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+    url: str | None = None  # canonical URL declared by the page, if any
+    sitename: str | None = None
+    description: str | None = None
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+    comments: str | None = None  # reader comments, markdown (only with EXTRACT_COMMENTS)
+    # Words of the article (comments not counted), whatever its script, and the MinHash
+    # of its text for syndication groups: both computed by the extraction stage where the
+    # article is made (an extraction worker), not in the crawler process.
+    words: int = field(default=0, compare=False)
+    minhash: tuple[int, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def body(self) -> str:
+        """The dump's body: the article, then the comments under a separator of their own."""
+        if not self.comments:
+            return self.text
+        return f"{self.text}\n\n{COMMENTS_SEPARATOR}\n\n{self.comments}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    """How pages are extracted (settings ``EXTRACT_*``); passed to every extraction."""
+
+    min_paragraph_words: int = 0  # below this in every paragraph, a page holds no article
+    comments: bool = False  # keep reader comments, after the article
+    access_rules: str = ""  # a user's access rules file, read before the built-in ones
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What extracting one page gave: the article (or None), its main-content links, and
+    the character encoding the page was decoded with."""
+
+    article: Article | None
+    links: tuple[FoundLink, ...] = ()
+    encoding: str | None = None
+    access: Access | None = None  # what the page gives access to (crawler.extract.access)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundLink:
+    """A link found in a seed document or in an article's main content."""
+
+    url: str  # absolute
+    anchor: str = ""
+    # The linked URL's id, computed where the link is found (for an article's links, an
+    # extraction worker): canonicalising URLs is not cheap.
+    id: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", url_id(self.url))
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """One input URL and what happened to it, as it moves through the pipelines.
+
+    ``body`` is the decoded-transfer, decompressed body (Content-Encoding removed);
+    the bytes exactly as received are in the WARC record ``warc`` points to.
+    """
+
+    page: PageRef
+    final_url: str | None = None
+    status: int | None = None
+    content_type: str | None = None
+    body: bytes | None = field(default=None, repr=False)
+    fetched_at: str | None = None
+    warc: WarcPointer | None = None
+    outcome: str | None = None  # set by whichever stage decides it
+    error: str | None = None
+    article: Article | None = None
+    text_file: str | None = None
+    source: str = "live"
+    memento: Memento | None = None  # source "wayback": the capture taken instead
+    links: tuple[FoundLink, ...] = ()  # links in the main content (set by extraction)
+    encoding: str | None = None  # the charset the body was decoded with (set by extraction)
+    access: Access | None = None  # full, teaser, challenge, ... (downloader or extraction)
+    group: GroupMatch | None = None  # its syndication group (GroupPipeline)
+
+    @property
+    def url(self) -> str:
+        return self.page.url
+
+    @property
+    def id(self) -> str:
+        return self.page.id
+
+    @property
+    def seq(self) -> str:
+        return self.page.seq
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """One line of ``links.jsonl``: who linked what."""
+
+    from_: str  # seed file (relative path) or the id of the linking document
+    to: str  # id of the linked URL
+    url: str
+    anchor: str
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestRecord:
+    """One line of ``manifest.jsonl`` (field order is the output contract)."""
+
+    id: str
+    seq: str
+    url: str
+    final_url: str | None
+    status: int | None
+    outcome: str
+    error: str | None
+    text_file: str | None
+    warc_file: str | None
+    warc_offset: int | None
+    fetched_at: str | None
+    title: str | None
+    date: str | None
+    author: str | None
+    sitename: str | None
+    language: str | None
+    words: int | None
+    text_sha256: str | None
+    encoding: str | None
+    source: str | None
+    via: str | None = None
+    memento_url: str | None = None
+    memento_datetime: str | None = None
+    access: str | None = None  # full, teaser, consent_wall, challenge, rate_limited, soft_404
+    access_evidence: str | None = None  # the rule that fired and what it matched
+    group: str | None = None  # id of the first-seen article of its syndication group
+    similarity: float | None = None  # estimated Jaccard similarity to that article
+    group_kind: str | None = None  # exact / near copy of it; absent for the first-seen one
+
+
+MANIFEST_FIELDS = tuple(ManifestRecord.__dataclass_fields__)
+GROUP_FIELDS = ("group", "similarity", "group_kind")  # what grouping adds to a line
+
+
+def manifest_record(item: FetchedPage) -> ManifestRecord:
+    """The manifest line of a finished page (no outcome decided is an error, never lost)."""
+    article, warc, memento = item.article, item.warc, item.memento
+    return ManifestRecord(
+        id=item.id,
+        seq=item.seq,
+        url=item.url,
+        final_url=item.final_url,
+        status=item.status,
+        outcome=item.outcome or ERROR,
+        error=item.error if item.outcome else (item.error or "no outcome decided"),
+        text_file=item.text_file,
+        warc_file=warc.filename if warc else None,
+        warc_offset=warc.offset if warc else None,
+        fetched_at=item.fetched_at,
+        title=article.title if article else None,
+        date=article.date if article else None,
+        author=article.author if article else None,
+        sitename=article.sitename if article else None,
+        language=article.language if article else None,
+        words=article.words if article else None,
+        text_sha256=text_digest(article.body) if article else None,
+        encoding=item.encoding,
+        source=item.source,
+        via=item.page.via,
+        memento_url=memento.url if memento else None,
+        memento_datetime=memento.datetime if memento else None,
+        access=item.access.label if item.access else None,
+        access_evidence=item.access.evidence if item.access else None,
+        group=item.group.group if item.group else None,
+        similarity=item.group.similarity if item.group else None,
+        group_kind=item.group.kind if item.group else None,
+    )

@@ -1,0 +1,254 @@
+"""What a capture gives access to: the full article, or a challenge, a consent wall, a
+paywall teaser, a rate-limit page, a soft 404 in its place.
+
+The rules are data (``crawler/extract/rules/access.toml``, plus a user file named by
+``ACCESS_EXTRA_RULES`` whose rules come first), so a site rule needs no code. A rule
+fires when every condition it gives holds; the first that fires labels the page, with
+its evidence: the rule's name and the text its regex matched (short). Runs where the
+article is extracted (the extraction worker: it has the decoded page and the article)
+and, on small non-article responses, in the downloader (crawler.access_policy), which
+retries challenges and rate limits later.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from crawler.core.items import Access
+from crawler.extract.soft404 import soft_404_evidence
+
+FULL = "full"
+TEASER = "teaser"
+CONSENT_WALL = "consent_wall"
+CHALLENGE = "challenge"
+RATE_LIMITED = "rate_limited"
+SOFT_404 = "soft_404"
+LABELS = (FULL, TEASER, CONSENT_WALL, CHALLENGE, RATE_LIMITED, SOFT_404)
+
+# Labels that mean the server gave no page at all: retried later, then an error.
+BLOCKING = (CHALLENGE, RATE_LIMITED)
+BUILTIN_RULES = Path(__file__).resolve().parent / "rules" / "access.toml"
+
+# How much of a page the regexes read: its head and the start of its body.
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
+SNIFF_CHARS = 256 * 1024
+INTERSTITIAL_CHARS = 64 * 1024
+EVIDENCE_CHARS = 80
+_CONDITIONS = {"title", "html", "text", "contains", "status", "max_words", "min_words",
+               "declared_ratio", "builtin"}  # fmt: skip
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_DECLARED_WORDS = re.compile(
+    r"""["']?wordCount["']?\s*(?::|content=)\s*["']?(\d{2,6})""", re.IGNORECASE
+)
+
+
+class AccessRulesError(ValueError):
+    """A rules file that cannot be read or holds an invalid rule."""
+
+
+class PageFacts:
+    """What the rules look at: the page's HTML and status, and its words: the extracted
+    article's (0: none), or, where nothing is extracted (the downloader), what
+    *count_words* says, asked only when a rule gets that far."""
+
+    def __init__(
+        self,
+        html: str,
+        *,
+        status: int | None = None,
+        words: int | None = None,
+        body: bytes | None = None,  # for the builtin soft-404 test
+        count_words: Callable[[], int] | None = None,
+        text: str | None = None,  # the extracted article (None: not extracted yet)
+    ) -> None:
+        self.html = html
+        self.text = text
+        self._prose: str | None = None
+        self.status = status
+        self.body = body
+        self._words = words
+        self._count_words = count_words
+
+        self._title: str | None = None
+        self._lower: str | None = None
+        self._declared: int | bool | None = False  # False: not looked for yet
+
+    @property
+    def lower(self) -> str:
+        """The HTML sniffed, lower-cased once (for ``contains`` tests)."""
+        if self._lower is None:
+            self._lower = self.html[:SNIFF_CHARS].lower()
+        return self._lower
+
+    @property
+    def prose(self) -> str:
+        """The extracted article as plain text: markdown links reduced to their words,
+        emphasis marks dropped (what ``text`` rules read)."""
+        if self._prose is None:
+            self._prose = _EMPHASIS.sub("", _MD_LINK.sub(r"\1", self.text or ""))
+        return self._prose
+
+    @property
+    def words_known(self) -> bool:
+        return self._words is not None
+
+    @property
+    def words(self) -> int:
+        if self._words is None:
+            self._words = self._count_words() if self._count_words else 0
+        return self._words
+
+    @property
+    def title(self) -> str:
+        if self._title is None:
+            match = _TITLE.search(self.html[:SNIFF_CHARS])
+            self._title = " ".join(html_lib.unescape(match.group(1)).split()) if match else ""
+        return self._title
+
+    @property
+    def declared_words(self) -> int | None:
+        if self._declared is False:
+            # (a substring test first: the regex alone scans a whole page slowly)
+            found = "wordcount" in self.lower
+            match = _DECLARED_WORDS.search(self.html[:SNIFF_CHARS]) if found else None
+            self._declared = int(match.group(1)) if match else None
+        return self._declared  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    label: str
+    title: re.Pattern[str] | None = None
+    html: re.Pattern[str] | None = None
+    text: re.Pattern[str] | None = None
+    contains: tuple[str, ...] | None = None  # lower-cased; any of them
+    status: frozenset[int] | None = None
+    max_words: int | None = None
+    min_words: int | None = None
+    declared_ratio: float | None = None
+    builtin: str | None = None
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], where: str) -> Rule:
+        name, label = raw.get("name"), raw.get("label")
+        if not isinstance(name, str) or label not in LABELS:
+            raise AccessRulesError(f"{where}: a rule needs a name and a label in {LABELS}")
+        unknown = set(raw) - _CONDITIONS - {"name", "label"}
+        if unknown or not set(raw) & _CONDITIONS:
+            raise AccessRulesError(f"{where}: rule {name!r}: unknown conditions "
+                                   f"{sorted(unknown)} or none at all")  # fmt: skip
+        if raw.get("builtin") not in (None, "soft_404"):
+            raise AccessRulesError(f"{where}: rule {name!r}: unknown builtin {raw['builtin']!r}")
+        try:
+            patterns = {key: re.compile(raw[key], re.IGNORECASE | re.DOTALL)
+                        for key in ("title", "html", "text") if key in raw}  # fmt: skip
+        except (re.error, TypeError) as exc:
+            raise AccessRulesError(f"{where}: rule {name!r}: bad regex: {exc}") from None
+        status = raw.get("status")
+        return cls(
+            name, label, **patterns,
+            contains=_anchors(raw["contains"]) if "contains" in raw else None,
+            status=frozenset(int(s) for s in status) if status is not None else None,
+            max_words=raw.get("max_words"), min_words=raw.get("min_words"),
+            declared_ratio=raw.get("declared_ratio"), builtin=raw.get("builtin"),
+        )  # fmt: skip
+
+    def evidence(self, page: PageFacts) -> str | None:
+        """The evidence this rule fires with on *page*, or None."""
+        if self.status is not None and page.status not in self.status:
+            return None
+        if page.words_known and not self._words_fit(page.words):
+            return None  # an article too long for an interstitial: no regex to run
+        if self.contains is not None and not any(a in page.lower for a in self.contains):
+            return None
+        if self.text is not None and page.text is None:
+            return None  # a test of the article, before there is one (the downloader)
+        found: list[str] = []
+        if self.status is not None:
+            found.append(f"HTTP {page.status}")
+        if self.declared_ratio is not None:
+            declared = page.declared_words
+            if not declared or page.words >= self.declared_ratio * declared:
+                return None
+            found.append(f"{page.words} of {declared} declared words")
+        # An interstitial (a rule with max_words) is small: its first 64 KB hold it.
+        window = INTERSTITIAL_CHARS if self.max_words is not None else SNIFF_CHARS
+        tests = ((self.title, page.title), (self.html, page.html[:window]),
+                 (self.text, page.prose[:window]))  # fmt: skip
+        for pattern, text in tests:
+            if pattern is None:
+                continue
+            match = pattern.search(text)
+            if match is None:
+                return None
+            found.append(repr(" ".join(match.group(0).split())[:EVIDENCE_CHARS]))
+        if self.builtin == "soft_404":
+            soft = soft_404_evidence(page.body if page.body is not None else page.html.encode())
+            if soft is None:
+                return None
+            found.append(soft)
+        # Words last when they must be counted: only pages that matched pay for it.
+        if not self._words_fit(page.words):
+            return None
+        return f"{self.name}: {', '.join(found)}"
+
+    def _words_fit(self, words: int) -> bool:
+        if self.max_words is not None and words > self.max_words:
+            return False
+        return self.min_words is None or words >= self.min_words
+
+
+def _anchors(value: Any) -> tuple[str, ...]:
+    anchors = [value] if isinstance(value, str) else value
+    if not isinstance(anchors, list) or not anchors or not all(isinstance(a, str) and a
+                                                               for a in anchors):  # fmt: skip
+        raise AccessRulesError(f"contains: a text or a list of texts, not {value!r}")
+    return tuple(a.lower() for a in anchors)
+
+
+class AccessRules:
+    """An ordered list of rules; :meth:`classify` labels a page."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules = tuple(rules)
+
+    @classmethod
+    def load(cls, *paths: str | Path) -> AccessRules:
+        rules: list[Rule] = []
+        for path in paths:
+            try:
+                with open(path, "rb") as fh:
+                    data = tomllib.load(fh)
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise AccessRulesError(f"cannot read access rules {path}: {exc}") from None
+            raws = data.get("rule", [])
+            if not isinstance(raws, list):
+                raise AccessRulesError(f"{path}: [[rule]] tables expected")
+            rules += [Rule.parse(raw, f"{path} rule {n + 1}") for n, raw in enumerate(raws)]
+        return cls(rules)
+
+    def only(self, labels: Iterable[str]) -> AccessRules:
+        wanted = set(labels)
+        return AccessRules(r for r in self.rules if r.label in wanted)
+
+    def classify(self, page: PageFacts) -> Access:
+        for rule in self.rules:
+            evidence = rule.evidence(page)
+            if evidence is not None:
+                return Access(rule.label, evidence)
+        return Access(FULL)
+
+
+@cache
+def rules_for(extra: str = "") -> AccessRules:
+    """The built-in rules, after the user's own (``ACCESS_EXTRA_RULES``) when given."""
+    return AccessRules.load(*([extra] if extra else []), BUILTIN_RULES)

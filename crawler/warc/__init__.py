@@ -1,0 +1,3 @@
+"""WARC files: writing (rotation, ``.open``, revisits), reading (records, gzip members,
+fast digests), and the CDXJ index.
+"""

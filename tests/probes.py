@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from crawler.archive.directory import Archive, ArchiveLockedError
+from crawler.archive.directory import Archive
+from crawler.archive.lock import ArchiveLockedError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

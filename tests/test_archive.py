@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.archive.directory import Archive, ArchiveLockedError, Recovery
+from crawler.archive.directory import Archive, Recovery
 from crawler.archive.dumps import render_dump
 from crawler.archive.files import StorageError
+from crawler.archive.lock import ArchiveLockedError
 from crawler.core.items import LinkRecord, ManifestRecord, WarcPointer
 from crawler.warc.reader import iter_records
 from crawler.warc.writer import HttpExchange, WarcWriter

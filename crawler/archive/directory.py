@@ -21,35 +21,39 @@ end work on an archive that is not open, for offline commands and tests.
 
 from __future__ import annotations
 
-import shutil
-
-import fcntl
 import json
 import logging
-import os
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
 from warcio.recordloader import ArcWarcRecord
-from crawler.warc.cdxj import MementoAlias, add_to_index, indexed_as, indexed_files, rebuild_index
+
 from crawler.archive.dumps import split_dump
+from crawler.archive.files import (
+    LinksWriter,
+    ManifestWriter,
+    StorageError,
+    atomic_write_text,
+    close_open_warc,
+    remove_stale_temp_files,
+    repair_torn_tail,
+)
+from crawler.archive.groups import GroupIndex
+from crawler.archive.lock import DirectoryLock
+from crawler.archive.state import SqliteStateStore, StateStore, UrlState
 from crawler.core.identity import text_filename
 from crawler.core.items import LinkRecord, ManifestRecord, WarcPointer
-from crawler.archive.state import SqliteStateStore, StateStore, UrlState
-from crawler.archive.files import LinksWriter, ManifestWriter, StorageError, atomic_write_text, close_open_warc, remove_stale_temp_files, repair_torn_tail
-from crawler.archive.groups import GroupIndex
-from crawler.warc.writer import OPEN_SUFFIX, WARC_SUFFIX
+from crawler.core.timefmt import run_name
+from crawler.warc.cdxj import MementoAlias, add_to_index, indexed_as, indexed_files, rebuild_index
 from crawler.warc.reader import read_record_at
-
+from crawler.warc.writer import OPEN_SUFFIX, WARC_SUFFIX
 
 logger = logging.getLogger(__name__)
-
-
-class ArchiveLockedError(RuntimeError):
-    """Another crawl is writing to the same ARCHIVE_DIR."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +99,7 @@ class Archive:
         self.recrawl_after = recrawl_after
         self.recovery = Recovery()
         self.recovered_warcs: list[str] = []  # WARC files recovery closed (a killed run's)
-        self._lock: IO[str] | None = None
+        self._lock = DirectoryLock(self.lock_path, self.root)
         self._state: StateStore | None = None
         # A distributed job's state lives in Redis (crawler.distributed.state); else SQLite here.
         self._shared_state = state
@@ -109,7 +113,7 @@ class Archive:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"ARCHIVE_DIR {str(self.root)!r} cannot be created: {exc}") from exc
-        self._take_lock()
+        self._lock.take()
         try:
             leftovers = sorted(self.warc_dir.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}"))
             closed = [close_open_warc(path) for path in leftovers]
@@ -148,10 +152,7 @@ class Archive:
                     self._state.close()
             finally:
                 self._state = None
-                if self._lock is not None:
-                    fcntl.flock(self._lock, fcntl.LOCK_UN)
-                    self._lock.close()
-                    self._lock = None
+                self._lock.release()
 
     def __enter__(self) -> Archive:
         self.open()
@@ -162,38 +163,11 @@ class Archive:
 
     @property
     def is_open(self) -> bool:
-        return self._lock is not None
-
-    def _take_lock(self) -> None:
-        lock = self.lock_path.open("a+")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "another process"
-            lock.close()
-            raise ArchiveLockedError(
-                f"another crawl ({holder}) is writing to {self.root}; "
-                "wait for it to finish or use another ARCHIVE_DIR"
-            ) from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"pid {os.getpid()}\n")
-        lock.flush()
-        self._lock = lock
+        return self._lock.held
 
     def locked_by(self) -> str | None:
         """Who holds the lock (``pid N``), or None when no process does."""
-        if not self.lock_path.exists():
-            return None
-        with self.lock_path.open("a+") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                lock.seek(0)
-                return lock.read().strip() or "another process"
-            fcntl.flock(lock, fcntl.LOCK_UN)
-        return None
+        return self._lock.holder()
 
     # -- what earlier runs did -----------------------------------------------------------
     @property
@@ -309,7 +283,7 @@ class Archive:
 
     def write_run_record(self, started: datetime, record: dict[str, Any]) -> Path:
         """``runs/<start time>.json``, written durably (the run's status lives there)."""
-        name = started.strftime("%Y%m%dT%H%M%SZ")
+        name = run_name(started)
         path = self.runs_dir / f"{name}.json"
         serial = 1
         while path.exists():  # two runs started within the same second

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
 import yaml
+
 from crawler.core.items import Article, FetchedPage
 
 

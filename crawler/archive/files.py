@@ -10,17 +10,16 @@ runs all three.
 
 from __future__ import annotations
 
-from crawler.warc.reader import member_ends
-
 import dataclasses
 import json
 import logging
 import os
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
+
 from crawler.core.items import LinkRecord, ManifestRecord
+from crawler.warc.reader import member_ends
 from crawler.warc.writer import OPEN_SUFFIX
 
 

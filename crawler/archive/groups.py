@@ -22,20 +22,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 import sqlite3
 import struct
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.archive.sqlitetx import change
 from crawler.core.identity import text_digest
 from crawler.core.items import FetchedPage, GroupMatch
-
 
 BANDS, ROWS = 32, 4  # candidates from ~0.4 similarity up; the threshold decides
 
@@ -134,65 +131,17 @@ class GroupIndex:
         store's batch), which a *deferred* index opens and leaves open."""
         db = self.db
         with change(db, "syndication_add", keep_open=self.deferred):
-            # A URL fetched again: its new text replaces the old in the index.
-            old = db.execute("SELECT sig FROM syndication_docs WHERE id = ?", (id_,)).fetchone()
-            if old is not None:
-                stale = band_keys(_unpack(old[0])) if old[0] else []
-                db.executemany("DELETE FROM syndication_band_groups WHERE key = ? AND id = ?",
-                               [(k, id_) for k in stale])  # fmt: skip
-                db.execute("DELETE FROM syndication_docs WHERE id = ?", (id_,))
-            linked: dict[str, float] = {}  # group -> similarity to the member that linked it
+            self._drop(id_)  # a URL fetched again: its new text replaces the old
+            linked: dict[str, float] = {}  # group -> similarity to the member linking it
+            exact = False
             row = db.execute(
                 "SELECT grp FROM syndication_docs WHERE sha = ? LIMIT 1", (sha,)
             ).fetchone()
-            exact = row is not None  # the same body as an article indexed before
-            if exact:
-                linked[row[0]] = 1.0
+            if row is not None:  # the same body as an article indexed before
+                linked[row[0]], exact = 1.0, True
             keys = band_keys(sig) if sig else []
-            counts: Counter[int] = Counter()  # groups per band value, before this one
-            if keys:
-                # Per band value, one member ("witness") of each group that has it: a group
-                # of 10,000 copies costs a lookup what a group of two does. One read of
-                # every witness of the article's band values (at most 32 x 64 rows),
-                # counted here: the groups sharing most bands first.
-                marks = ",".join("?" * len(keys))
-                shared: Counter[str] = Counter()
-                first: dict[str, str] = {}
-                for key, grp, member in db.execute(
-                    f"SELECT key, grp, id FROM syndication_band_groups WHERE key IN ({marks})",
-                    keys,
-                ):  # fmt: skip
-                    counts[key] += 1
-                    shared[grp] += 1
-                    first[grp] = min(first.get(grp, member), member)
-                ranked = sorted((g for g, n in shared.items() if n >= MIN_SHARED_BANDS),
-                                key=lambda g: (-shared[g], g))[:MAX_CANDIDATE_GROUPS]  # fmt: skip
-                witnesses = {grp: [first[grp]] for grp in ranked if grp not in linked}
-                ids = sorted({m for members in witnesses.values() for m in members})
-                found = ",".join("?" * len(ids))
-                sigs = dict(db.execute(
-                    f"SELECT id, sig FROM syndication_docs WHERE id IN ({found})", ids
-                ).fetchall()) if ids else {}  # fmt: skip
-                for grp, members in witnesses.items():
-                    best = max(similarity(sig, _unpack(sigs[m])) for m in members if m in sigs)
-                    if best >= self.threshold:
-                        linked[grp] = best
-            groups = set(linked)
-            # A group keeps the name of its first-seen member: an article joining it never
-            # renames it (manifest lines written before stay right). When an article links
-            # two groups, the merged one keeps the name of the earlier of their first members.
-            name = id_
-            if groups:
-                firsts = db.execute(
-                    f"SELECT seen_at, id FROM syndication_docs WHERE id IN "
-                    f"({','.join('?' * len(groups))})", list(groups),
-                ).fetchall()  # fmt: skip
-                name = min((seen or "", grp) for seen, grp in firsts)[1] if firsts else id_
-            for grp in groups - {name}:  # a merge: rare (one article linking two stories)
-                db.execute("UPDATE syndication_docs SET grp = ? WHERE grp = ?", (name, grp))
-                db.execute("UPDATE OR IGNORE syndication_band_groups SET grp = ? WHERE grp = ?",
-                           (name, grp))  # fmt: skip
-                db.execute("DELETE FROM syndication_band_groups WHERE grp = ?", (grp,))
+            counts = self._near_groups(sig, keys, linked)
+            name = self._merge(id_, set(linked))
             db.execute(
                 "INSERT INTO syndication_docs(id, url, sha, sig, grp, seen_at) "
                 "VALUES(?, ?, ?, ?, ?, ?)", (id_, url, sha, _pack(sig), name, seen_at),
@@ -209,6 +158,69 @@ class GroupIndex:
         ).fetchone()
         score = 1.0 if row[0] == sha else round(similarity(sig, _unpack(row[1])), 3)
         return GroupMatch(name, score, EXACT if exact else NEAR)
+
+    def _drop(self, id_: str) -> None:
+        """Take an article out of the index (its bands and its row), if it is in."""
+        old = self.db.execute("SELECT sig FROM syndication_docs WHERE id = ?", (id_,)).fetchone()
+        if old is not None:
+            stale = band_keys(_unpack(old[0])) if old[0] else []
+            self.db.executemany("DELETE FROM syndication_band_groups WHERE key = ? AND id = ?",
+                                [(k, id_) for k in stale])  # fmt: skip
+            self.db.execute("DELETE FROM syndication_docs WHERE id = ?", (id_,))
+
+    def _near_groups(
+        self, sig: tuple[int, ...], keys: list[int], linked: dict[str, float]
+    ) -> Counter[int]:
+        """Add to *linked* the groups whose witness is at least ``threshold`` similar;
+        returns the groups each band value held before this article."""
+        counts: Counter[int] = Counter()
+        if not keys:
+            return counts
+        # Per band value, one member ("witness") of each group that has it: a group of
+        # 10,000 copies costs a lookup what a group of two does. One read of every
+        # witness of the article's band values (at most 32 x 64 rows), counted here: the
+        # groups sharing most bands first.
+        marks = ",".join("?" * len(keys))
+        shared: Counter[str] = Counter()
+        first: dict[str, str] = {}
+        for key, grp, member in self.db.execute(
+            f"SELECT key, grp, id FROM syndication_band_groups WHERE key IN ({marks})", keys
+        ):
+            counts[key] += 1
+            shared[grp] += 1
+            first[grp] = min(first.get(grp, member), member)
+        ranked = sorted((g for g, n in shared.items() if n >= MIN_SHARED_BANDS),
+                        key=lambda g: (-shared[g], g))[:MAX_CANDIDATE_GROUPS]  # fmt: skip
+        witnesses = {grp: first[grp] for grp in ranked if grp not in linked}
+        ids = sorted(set(witnesses.values()))
+        found = ",".join("?" * len(ids))
+        sigs = dict(self.db.execute(
+            f"SELECT id, sig FROM syndication_docs WHERE id IN ({found})", ids
+        ).fetchall()) if ids else {}  # fmt: skip
+        for grp, member in witnesses.items():
+            best = similarity(sig, _unpack(sigs[member])) if member in sigs else 0.0
+            if best >= self.threshold:
+                linked[grp] = best
+        return counts
+
+    def _merge(self, id_: str, groups: set[str]) -> str:
+        """The name of the group *id_* joins: a group keeps the name of its first-seen
+        member (an article joining it never renames it: manifest lines written before
+        stay right); when an article links two groups, the merged one keeps the name of
+        the earlier of their first members."""
+        name = id_
+        if groups:
+            firsts = self.db.execute(
+                f"SELECT seen_at, id FROM syndication_docs WHERE id IN "
+                f"({','.join('?' * len(groups))})", list(groups),
+            ).fetchall()  # fmt: skip
+            name = min((seen or "", grp) for seen, grp in firsts)[1] if firsts else id_
+        for grp in groups - {name}:  # a merge: rare (one article linking two stories)
+            self.db.execute("UPDATE syndication_docs SET grp = ? WHERE grp = ?", (name, grp))
+            self.db.execute("UPDATE OR IGNORE syndication_band_groups SET grp = ? WHERE grp = ?",
+                            (name, grp))  # fmt: skip
+            self.db.execute("DELETE FROM syndication_band_groups WHERE grp = ?", (grp,))
+        return name
 
     def add_page(self, item: FetchedPage) -> FetchedPage:
         """*item* with its group, its article indexed (as the crawl and ``reextract``

@@ -11,10 +11,38 @@ from collections.abc import Mapping
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from crawler import __version__ as PROJECT_VERSION
-from crawler.core.keys import PROJECT_STAT_PREFIXES, STAT_ARCHIVE_WRITE_ERRORS, STAT_CPU_PREFIX, STAT_FINISH_REASON, STAT_HOST_PREFIX, STAT_INPUT_COMPLETE, STAT_INPUT_ENTRIES, STAT_INPUT_SKIPPED, STAT_LOG_CRITICAL, STAT_MANIFEST_LINES, STAT_MEDIA_LINKS_SKIPPED, STAT_RECOVERY_PREFIX, STAT_RELATIVE_LINKS_SKIPPED, STAT_REQUESTS, STAT_RESPONSES, STAT_SEEDS_LENIENT, STAT_SEEDS_READ, STAT_SEEDS_SKIPPED_PREFIX, STAT_SOURCES, STAT_SOURCES_FAILED, STAT_SPIDER_EXCEPTIONS, STAT_TEXT_FILES, STAT_WARC_FILES, STAT_WARC_RECORDS, STAT_WARC_WRITE_ERRORS, outcome_stat
-from crawler.core.outcomes import OUTCOMES
 
+from crawler import __version__ as PROJECT_VERSION
+from crawler.core.keys import (
+    PROJECT_STAT_PREFIXES,
+    STAT_ARCHIVE_WRITE_ERRORS,
+    STAT_CPU_PREFIX,
+    STAT_FINISH_REASON,
+    STAT_HOST_PREFIX,
+    STAT_INPUT_COMPLETE,
+    STAT_INPUT_ENTRIES,
+    STAT_INPUT_SKIPPED,
+    STAT_LOG_CRITICAL,
+    STAT_MANIFEST_LINES,
+    STAT_MEDIA_LINKS_SKIPPED,
+    STAT_RECOVERY_PREFIX,
+    STAT_RELATIVE_LINKS_SKIPPED,
+    STAT_REQUESTS,
+    STAT_RESPONSES,
+    STAT_SEEDS_LENIENT,
+    STAT_SEEDS_READ,
+    STAT_SEEDS_SKIPPED_PREFIX,
+    STAT_SOURCES,
+    STAT_SOURCES_FAILED,
+    STAT_SPIDER_EXCEPTIONS,
+    STAT_TEXT_FILES,
+    STAT_WARC_FILES,
+    STAT_WARC_RECORDS,
+    STAT_WARC_WRITE_ERRORS,
+    outcome_stat,
+)
+from crawler.core.outcomes import OUTCOMES
+from crawler.core.timefmt import iso_utc
 
 COMPLETE, INCOMPLETE, FAILED = "complete", "incomplete", "failed"
 
@@ -85,6 +113,26 @@ def _with_prefix(stats: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)}
 
 
+def _seeds(stats: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "read": stats.get(STAT_SEEDS_READ, 0),
+        "read_leniently": stats.get(STAT_SEEDS_LENIENT, 0),
+        "skipped": _with_prefix(stats, STAT_SEEDS_SKIPPED_PREFIX),
+        "relative_links_skipped": stats.get(STAT_RELATIVE_LINKS_SKIPPED, 0),
+        "media_links_skipped": stats.get(STAT_MEDIA_LINKS_SKIPPED, 0),
+    }
+
+
+def _access(stats: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "labels": {k.removeprefix("access/"): v for k, v in sorted(stats.items())
+                   if k.count("/") == 1 and k.startswith("access/") and k != "access/retries"
+                   and isinstance(v, int)},
+        "paused_hosts": list(stats.get("access/paused_hosts", [])),
+        "retries": stats.get("access/retries", 0),
+    }  # fmt: skip
+
+
 def build_run_record(
     stats: Mapping[str, Any],
     *,
@@ -98,8 +146,8 @@ def build_run_record(
     (*settings*: the values of RECORDED_SETTINGS, typed)."""
     status, problems = run_status(stats)
     record: dict[str, Any] = {
-        "started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "finished_at": finished.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "started_at": iso_utc(started),
+        "finished_at": iso_utc(finished),
         "spider": spider,
         "arguments": dict(arguments),
         "status": status,
@@ -121,13 +169,7 @@ def build_run_record(
     if STAT_SOURCES in stats:
         record["sources"] = stats[STAT_SOURCES]
     if STAT_SEEDS_READ in stats:
-        record["seeds"] = {
-            "read": stats.get(STAT_SEEDS_READ, 0),
-            "read_leniently": stats.get(STAT_SEEDS_LENIENT, 0),
-            "skipped": _with_prefix(stats, STAT_SEEDS_SKIPPED_PREFIX),
-            "relative_links_skipped": stats.get(STAT_RELATIVE_LINKS_SKIPPED, 0),
-            "media_links_skipped": stats.get(STAT_MEDIA_LINKS_SKIPPED, 0),
-        }
+        record["seeds"] = _seeds(stats)
     record["hosts"] = _hosts(stats)
     # Where the CPU went: the crawler process, and within it or beside it extraction,
     # WARC writing and storage (seconds).
@@ -137,13 +179,7 @@ def build_run_record(
     }  # fmt: skip
     # What the captures gave access to (manifest lines per label), and the hosts paused
     # for answering with challenges or rate-limit pages.
-    record["access"] = {
-        "labels": {k.removeprefix("access/"): v for k, v in sorted(stats.items())
-                   if k.count("/") == 1 and k.startswith("access/") and k != "access/retries"
-                   and isinstance(v, int)},
-        "paused_hosts": list(stats.get("access/paused_hosts", [])),
-        "retries": stats.get("access/retries", 0),
-    }  # fmt: skip
+    record["access"] = _access(stats)
     # Every counter of this project, for the questions the fields above do not answer.
     record["counters"] = {
         k: v for k, v in sorted(stats.items())

@@ -14,7 +14,6 @@ one-machine implementation. The archive lock is :class:`crawler.archive.director
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +28,6 @@ from crawler.core.identity import format_seq
 from crawler.core.items import MANIFEST_FIELDS, EarlierCapture, ManifestRecord
 from crawler.core.outcomes import ARCHIVED, UNCHANGED
 from crawler.core.timefmt import parse_iso_utc
-
 
 # Discovered URLs (seeds, feeds) are numbered from 000 in the order they are first
 # seen, like the seed documents. Their names cannot collide with a URL list's, which

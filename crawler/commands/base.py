@@ -15,8 +15,9 @@ from typing import Any
 from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 
-from crawler.archive.directory import Archive, ArchiveLockedError
+from crawler.archive.directory import Archive
 from crawler.archive.files import StorageError
+from crawler.archive.lock import ArchiveLockedError
 from crawler.distributed.frontier import FrontierError, RedisFrontier
 from crawler.distributed.job import job_frontier
 from crawler.warc.cdxj import CdxIndexError

@@ -11,8 +11,8 @@ import sys
 
 from scrapy.commands import ScrapyCommand
 
-from crawler.archive.directory import ArchiveLockedError
 from crawler.archive.files import StorageError
+from crawler.archive.lock import ArchiveLockedError
 from crawler.commands.base import OfflineCommand, archive_argument
 from crawler.warc.cdxj import CdxIndexError
 

@@ -19,8 +19,8 @@ from functools import partial
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.archive.directory import ArchiveLockedError
 from crawler.archive.files import StorageError
+from crawler.archive.lock import ArchiveLockedError
 from crawler.commands.base import OfflineCommand, add_redis_option, redis_frontier
 from crawler.distributed.merge import MergeError, merge_parts
 from crawler.tools.regroup import group_corpus

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # manifest fetched_at, run records, WACZ, datasheets
 TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"  # WARC file names, Wayback timestamps
+RUN_NAME_FORMAT = "%Y%m%dT%H%M%SZ"  # runs/<name>.json, reports/<name>.html
 
 _TIMESTAMP_DIGITS = re.compile(r"^\d{4}(\d{2}){0,5}$")
 # RECRAWL_AFTER's upper bound: beyond it a duration means "never" and says so instead.
@@ -28,6 +29,11 @@ def parse_iso_utc(text: str) -> datetime:
 def timestamp(when: datetime | None = None) -> str:
     """*when* (default: now) as 14 digits, UTC: ``20261122010203``."""
     return (when or datetime.now(UTC)).astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def run_name(started: datetime) -> str:
+    """A run record's name: its start, ``20261122T010203Z`` (UTC)."""
+    return started.astimezone(UTC).strftime(RUN_NAME_FORMAT)
 
 
 def timestamp_datetime(stamp: str) -> datetime:

@@ -8,7 +8,6 @@ the downloader middlewares and the wayback flow left in meta; yields one
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Spider
@@ -35,7 +34,7 @@ from crawler.core.keys import (
     STAT_PAGES_FAILED_PREFIX,
 )
 from crawler.core.outcomes import BLOCKED, ERROR, UNCHANGED, describe_exception, http_error
-from crawler.core.timefmt import normalize_timestamp
+from crawler.core.timefmt import iso_utc, normalize_timestamp
 from crawler.extensions.archive import archive_of
 
 if TYPE_CHECKING:
@@ -134,7 +133,7 @@ class ArchiveSpider(Spider):
             "page": meta[META_PAGE],
             "final_url": response.url,
             "status": response.status,
-            "fetched_at": meta.get(META_FETCHED_AT) or f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
+            "fetched_at": meta.get(META_FETCHED_AT) or iso_utc(),
             "warc": warc,
         }
         if warc is not None and warc.revisit:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from crawler import __version__ as PROJECT_VERSION
 from crawler.archive.directory import Archive
 from crawler.core.items import MANIFEST_FIELDS
+from crawler.core.timefmt import iso_utc
 
 FORMATS = ("parquet", "jsonl", "csv")
 
@@ -215,7 +216,7 @@ def datasheet(
         f"# Datasheet: {archive.root.name}",
         "",
         f"{total} rows, one per input URL (its latest manifest line), in `{out.name}` "
-        f"({fmt}), exported {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} by newsarchiver "
+        f"({fmt}), exported {iso_utc()} by newsarchiver "
         f"{PROJECT_VERSION} from `{archive.root}`.",
         "",
         *_table("Outcomes", outcomes, "outcome"),

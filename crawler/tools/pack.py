@@ -18,12 +18,12 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crawler import __version__ as PROJECT_VERSION
 from crawler.archive.directory import Archive
+from crawler.core.timefmt import iso_utc
 from crawler.tools.replay import article_captures
 from crawler.warc.cdxj import parse_line, record_type
 
@@ -159,7 +159,7 @@ def _write(
             "wacz_version": WACZ_VERSION,
             "title": archive.root.name,
             "software": f"newsarchiver {PROJECT_VERSION}",
-            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created": iso_utc(),
         }, indent=2).encode()  # fmt: skip
         package.writestr("datapackage.json", datapackage)
         digest = {"path": "datapackage.json", "hash": _sha256(datapackage)}

@@ -20,7 +20,7 @@ from crawler.archive.directory import Archive
 from crawler.extract.workers import parent_death_signal
 from crawler.warc.cdxj import indexed_as
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project (crawler/tools/replay.py)
 DEFAULT_PYWB = ROOT / ".venv-replay" / "bin" / "wayback"
 COLLECTION = "archive"
 

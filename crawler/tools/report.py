@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -130,9 +131,36 @@ def _timeline(counts: Counter[str]) -> list[tuple[str, float]]:
     return series
 
 
-def run_report(archive: Archive, name: str, record: dict[str, Any]) -> str:
-    """The HTML report of one run (*name*: its run record's name)."""
-    lines, note = _run_lines(archive, record)
+@dataclass
+class LineCounts:
+    """What a run's manifest lines say, counted for its report."""
+
+    by_site: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    statuses: Counter[str] = field(default_factory=Counter)
+    pages: Counter[str] = field(default_factory=Counter)  # per minute
+    errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    recovered: list[tuple[str, Any, str]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, lines: list[dict[str, Any]]) -> LineCounts:
+        counts = cls()
+        for line in lines:
+            # the site of the URL asked for (a memento counts for its own site, not the IA)
+            site = (line.get("url") or "").split("/")[2:3] or ["(none)"]
+            counts.by_site[site[0]][line["outcome"]] += 1
+            counts.statuses[str(line["status"]) if line.get("status") else "(none)"] += 1
+            if minute := _minute(line.get("fetched_at")):
+                counts.pages[minute] += 1
+            if line["outcome"] in ("error", "blocked") and line.get("error"):
+                counts.errors[error_kind(line["error"])].append(line["url"])
+            if line.get("source") == "wayback":
+                counts.recovered.append(
+                    (line["url"], line.get("memento_datetime"), line.get("error") or "")
+                )
+        return counts
+
+
+def _heading(name: str, record: dict[str, Any], note: str | None) -> list[str]:
     status = record.get("status", "?")
     sections = [
         f"<h1>Crawl {escape(name)}</h1>",
@@ -147,6 +175,10 @@ def run_report(archive: Archive, name: str, record: dict[str, Any]) -> str:
     if record.get("problems"):
         items = "".join(f"<li>{escape(p)}</li>" for p in record["problems"])
         sections.append(f"<p>Problems:</p><ul>{items}</ul>")
+    return sections
+
+
+def _outcomes(record: dict[str, Any], counts: LineCounts) -> list[str]:
     outcomes = {k: v for k, v in record.get("outcomes", {}).items() if v}
     figures = [
         ("input entries", record.get("input_entries", 0)),
@@ -156,36 +188,25 @@ def run_report(archive: Archive, name: str, record: dict[str, Any]) -> str:
         ("WARC records", record.get("warc_records", 0)),
         ("text dumps", record.get("text_files", 0)),
     ]
-    sections += [
+    sites = sorted(counts.by_site.items(), key=lambda kv: -sum(kv[1].values()))[:30]
+    return [
         "<h2>Outcomes</h2>",
         svg.bars(list(outcomes.items()), "manifest lines by outcome"),
         _table(("figure", "value"), figures),
+        "<h2>Outcomes per site</h2>",
+        svg.stacked(sites, "outcomes per site"),
+        "<h2>HTTP status codes</h2>",
+        svg.bars(sorted(counts.statuses.items()), "statuses"),
     ]
-    by_site: dict[str, Counter[str]] = defaultdict(Counter)
-    statuses: Counter[str] = Counter()
-    pages: Counter[str] = Counter()
-    errors: dict[str, list[str]] = defaultdict(list)
-    recovered = []
-    for line in lines:
-        # the site of the URL asked for (a memento counts for its own site, not the IA)
-        site = (line.get("url") or "").split("/")[2:3] or ["(none)"]
-        by_site[site[0]][line["outcome"]] += 1
-        statuses[str(line["status"]) if line.get("status") else "(none)"] += 1
-        if minute := _minute(line.get("fetched_at")):
-            pages[minute] += 1
-        if line["outcome"] in ("error", "blocked") and line.get("error"):
-            errors[error_kind(line["error"])].append(line["url"])
-        if line.get("source") == "wayback":
-            recovered.append((line["url"], line.get("memento_datetime"), line.get("error") or ""))
-    sites = sorted(by_site.items(), key=lambda kv: -sum(kv[1].values()))[:30]
-    sections += ["<h2>Outcomes per site</h2>", svg.stacked(sites, "outcomes per site")]
-    sections += ["<h2>HTTP status codes</h2>", svg.bars(sorted(statuses.items()), "statuses")]
+
+
+def _over_time(archive: Archive, record: dict[str, Any], counts: LineCounts) -> list[str]:
     bytes_per_minute: Counter[str] = Counter()
     for minute, length in _index_records(archive, set(record.get("warc_files", []))):
         bytes_per_minute[minute] += length
-    sections += [
+    return [
         "<h2>Pages over time</h2>",
-        svg.columns(_timeline(pages), "pages per minute (or hour)", "pages"),
+        svg.columns(_timeline(counts.pages), "pages per minute (or hour)", "pages"),
         "<h2>Bytes archived over time</h2>",
         svg.columns(
             [(m, b / 1e6) for m, b in _timeline(bytes_per_minute)],
@@ -193,43 +214,43 @@ def run_report(archive: Archive, name: str, record: dict[str, Any]) -> str:
             "MB",
         ),
     ]
+
+
+def _hosts_and_errors(record: dict[str, Any], counts: LineCounts) -> list[str]:
     hosts = record.get("hosts", {})
     slow = sorted(hosts.items(), key=lambda kv: -kv[1]["seconds"] / max(kv[1]["requests"], 1))
-    sections += [
-        "<h2>Slowest hosts</h2>",
-        _table(
-            ("host", "requests", "mean seconds", "slowest seconds"),
-            [
-                (
-                    h,
-                    v["requests"],
-                    round(v["seconds"] / max(v["requests"], 1), 3),
-                    round(v["slowest"], 3),
-                )
-                for h, v in slow[:15]
-            ],
-        ),
+    slowest = [
+        (h, v["requests"], round(v["seconds"] / max(v["requests"], 1), 3), round(v["slowest"], 3))
+        for h, v in slow[:15]
     ]
-    sections += [
-        "<h2>Errors by kind</h2>",
-        _table(
-            ("kind", "lines", "examples"),
-            [
-                (kind, len(urls), " ".join(urls[:3]))
-                for kind, urls in sorted(errors.items(), key=lambda kv: -len(kv[1]))
-            ],
-        ),
-    ]
-    sections += [
-        f"<h2>From the Internet Archive ({len(recovered)})</h2>",
-        _table(("URL", "captured", "live failure"), recovered),
+    errors = [
+        (kind, len(urls), " ".join(urls[:3]))
+        for kind, urls in sorted(counts.errors.items(), key=lambda kv: -len(kv[1]))
     ]
     settings = record.get("settings", {})
-    sections += [
+    return [
+        "<h2>Slowest hosts</h2>",
+        _table(("host", "requests", "mean seconds", "slowest seconds"), slowest),
+        "<h2>Errors by kind</h2>",
+        _table(("kind", "lines", "examples"), errors),
+        f"<h2>From the Internet Archive ({len(counts.recovered)})</h2>",
+        _table(("URL", "captured", "live failure"), counts.recovered),
         "<h2>Arguments and settings</h2>",
         _table(("name", "value"), [*record.get("arguments", {}).items(), *settings.items()]),
         "<h2>Versions</h2>",
         _table(("software", "version"), record.get("versions", {}).items()),
+    ]
+
+
+def run_report(archive: Archive, name: str, record: dict[str, Any]) -> str:
+    """The HTML report of one run (*name*: its run record's name)."""
+    lines, note = _run_lines(archive, record)
+    counts = LineCounts.of(lines)
+    sections = [
+        *_heading(name, record, note),
+        *_outcomes(record, counts),
+        *_over_time(archive, record, counts),
+        *_hosts_and_errors(record, counts),
     ]
     return _page(f"Crawl {name}", sections)
 

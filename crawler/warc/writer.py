@@ -28,6 +28,7 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from crawler.core.items import EarlierCapture, WarcPointer
+from crawler.core.timefmt import timestamp
 
 OPEN_SUFFIX = ".open"
 WARC_SUFFIX = ".warc.gz"
@@ -168,7 +169,7 @@ class WarcWriter:
 
     # -- file lifecycle -------------------------------------------------------------
     def _open(self) -> None:
-        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        stamp = timestamp()
         name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self._host}-{os.getpid()}{WARC_SUFFIX}"
         self._serial += 1
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -234,64 +235,15 @@ class WarcWriter:
         """
         if self._fh is None:
             self._open()
-        assert self._writer is not None
         date = datetime_to_iso_date(
             exchange.date.astimezone(UTC).replace(tzinfo=None),
             use_micros=self.warc_version == "1.1",
         )
-        resp_headers = response_headers_for_record(
-            exchange.response_headers, len(exchange.body), exchange.method, exchange.status
-        )
-        http_resp = _RawStatusAndHeaders(
-            status_line(exchange.status), _latin1(resp_headers), protocol=exchange.protocol
-        )
-        warc_headers = {"WARC-Date": date}
-        if exchange.ip_address:
-            warc_headers["WARC-IP-Address"] = exchange.ip_address
         digest = payload_digest(exchange.body)
         revisit = earlier is not None and earlier.payload_digest == digest
-        if revisit:
-            assert earlier is not None
-            if earlier.record_id:
-                warc_headers["WARC-Refers-To"] = earlier.record_id
-            response = self._writer.create_revisit_record(
-                exchange.url,
-                digest,
-                earlier.uri,
-                earlier.date,
-                http_headers=http_resp,
-                warc_headers_dict=warc_headers,
-            )
-        else:
-            # Given the digest, warcio does not hash the payload again (only the block).
-            warc_headers["WARC-Payload-Digest"] = digest
-            response = self._writer.create_warc_record(
-                exchange.url,
-                "response",
-                payload=BytesIO(exchange.body),
-                length=len(exchange.body),
-                http_headers=http_resp,
-                warc_headers_dict=warc_headers,
-            )
+        response = self._response_record(exchange, date, digest, earlier if revisit else None)
         record_id = response.rec_headers.get_header("WARC-Record-ID")
-
-        req_headers = [(b"Host", host_header(exchange.url))]
-        req_headers += [(k, v) for k, v in exchange.request_headers if k.lower() != b"host"]
-        if exchange.request_body:
-            req_headers.append((b"Content-Length", str(len(exchange.request_body)).encode()))
-        http_req = _RawStatusAndHeaders(
-            f"{exchange.method} {request_target(exchange.url)} {exchange.protocol}",
-            _latin1(req_headers),
-            is_http_request=True,
-        )
-        request = self._writer.create_warc_record(
-            exchange.url,
-            "request",
-            payload=BytesIO(exchange.request_body),
-            length=len(exchange.request_body),
-            http_headers=http_req,
-            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": record_id},
-        )
+        request = self._request_record(exchange, date, record_id)
         assert self.current_name is not None
         name = self.current_name
         offset = self._write(response)
@@ -305,6 +257,64 @@ class WarcWriter:
             payload_digest=digest,
             date=date,
             revisit=revisit,
+        )
+
+    def _response_record(
+        self, exchange: HttpExchange, date: str, digest: str, earlier: EarlierCapture | None
+    ) -> ArcWarcRecord:
+        """The ``response`` record, or with *earlier* (same payload) a ``revisit`` of it."""
+        assert self._writer is not None
+        resp_headers = response_headers_for_record(
+            exchange.response_headers, len(exchange.body), exchange.method, exchange.status
+        )
+        http_resp = _RawStatusAndHeaders(
+            status_line(exchange.status), _latin1(resp_headers), protocol=exchange.protocol
+        )
+        warc_headers = {"WARC-Date": date}
+        if exchange.ip_address:
+            warc_headers["WARC-IP-Address"] = exchange.ip_address
+        if earlier is not None:
+            if earlier.record_id:
+                warc_headers["WARC-Refers-To"] = earlier.record_id
+            return self._writer.create_revisit_record(
+                exchange.url,
+                digest,
+                earlier.uri,
+                earlier.date,
+                http_headers=http_resp,
+                warc_headers_dict=warc_headers,
+            )
+        # Given the digest, warcio does not hash the payload again (only the block).
+        warc_headers["WARC-Payload-Digest"] = digest
+        return self._writer.create_warc_record(
+            exchange.url,
+            "response",
+            payload=BytesIO(exchange.body),
+            length=len(exchange.body),
+            http_headers=http_resp,
+            warc_headers_dict=warc_headers,
+        )
+
+    def _request_record(self, exchange: HttpExchange, date: str, response_id: str) -> ArcWarcRecord:
+        """The ``request`` record, concurrent to the response *response_id*: the request
+        line with its full target, a Host header first, every header as sent."""
+        assert self._writer is not None
+        req_headers = [(b"Host", host_header(exchange.url))]
+        req_headers += [(k, v) for k, v in exchange.request_headers if k.lower() != b"host"]
+        if exchange.request_body:
+            req_headers.append((b"Content-Length", str(len(exchange.request_body)).encode()))
+        http_req = _RawStatusAndHeaders(
+            f"{exchange.method} {request_target(exchange.url)} {exchange.protocol}",
+            _latin1(req_headers),
+            is_http_request=True,
+        )
+        return self._writer.create_warc_record(
+            exchange.url,
+            "request",
+            payload=BytesIO(exchange.request_body),
+            length=len(exchange.request_body),
+            http_headers=http_req,
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
         )
 
 

@@ -1,1 +1,3 @@
-"""Spiders: one module per input kind (``urls`` now; ``seeds`` and ``feeds`` to come)."""
+"""Spiders, one module per input kind: ``urls`` (a URL list), ``seeds`` (the links of seed
+documents), ``feeds`` (RSS/Atom feeds and sitemaps of a sources file); ``base`` turns
+responses and failures into pages, ``discovering`` keeps the bookkeeping of the last two."""

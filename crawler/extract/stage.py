@@ -110,7 +110,8 @@ class PageExtractor:
         )
         if options.min_paragraph_words < 0:
             raise ValueError("EXTRACT_MIN_PARAGRAPH_WORDS must be >= 0")
-        workers = worker_count(settings.get("EXTRACT_WORKERS")) if enabled else 0
+        workers = worker_count(settings.get("EXTRACT_WORKERS"))  # validated even when off
+        workers = workers if enabled else 0
         path = settings.get("EXTRACT_FUNCTION")
         return cls(
             # Workers import the extractor (trafilatura) themselves; this process need not.

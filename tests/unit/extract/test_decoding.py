@@ -73,3 +73,17 @@ def test_undeclared_pages():
 def test_detect_encoding_of_a_seed(language):
     text, charset = ARTICLES[language]
     assert detect_encoding(text.encode(charset)) == charset
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "expected"),
+    [
+        ("text/html; charset=iso-8859-1", "Brücke".encode("latin-1"), "Brücke"),
+        ("text/html", '<meta charset="windows-1252"><p>caf\xe9'.encode("latin-1"), "café"),
+        ("text/html", "<p>Förde</p>".encode(), "Förde"),
+        (None, b"<p>caf\xe9</p>", "café"),  # undeclared, not UTF-8: cp1252
+        ("text/html; charset=utf-8", b"\xef\xbb\xbf<p>x</p>", "<p>x</p>"),
+    ],
+)
+def test_decode_html(content_type, body, expected):
+    assert expected in decode_html(body, content_type)[0]

@@ -47,3 +47,8 @@ def test_menus_and_headline_lists_are_not_prose():
     assert not has_prose(headlines, 10)
     assert not has_prose("ホーム\n湾岸橋、通行再開\n地铁新线开通\n항만 파업 타결", 10)
     assert has_prose("Home\nNews\n\nOne two three four five six seven eight nine ten.", 10)
+
+
+def test_has_prose():
+    assert has_prose("Home\nNews\n\nOne two three four five six seven eight nine ten.", 10)
+    assert not has_prose("Home\nNews\nWorld", 10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 from crawler.core.items import MANIFEST_FIELDS, ManifestRecord
@@ -16,3 +18,21 @@ def manifest_record(**fields: Any) -> ManifestRecord:
     )  # fmt: skip
     base.update(fields)
     return ManifestRecord(**base)
+
+
+URL = "https://news.example/2024/story"
+
+
+def ok_record(**fields: Any) -> ManifestRecord:
+    """An archived page with its article (outcome ``ok``, fetched 2024-05-01 10:00 UTC)."""
+    base: dict[str, Any] = dict(
+        outcome="ok", error=None, status=200, final_url=URL, fetched_at="2024-05-01T10:00:00Z",
+        text_file="text/000_0123456789abcdef.txt", words=120,
+    )  # fmt: skip
+    base.update(fields)
+    return manifest_record(**base)
+
+
+def manifest_line(record: ManifestRecord) -> bytes:
+    """*record* as its line in ``manifest.jsonl``."""
+    return (json.dumps(dataclasses.asdict(record)) + "\n").encode()

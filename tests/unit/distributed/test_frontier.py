@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import pytest
 
-from crawler.archive.files import ManifestWriter
-from crawler.core.items import ManifestRecord
 from crawler.distributed.frontier import FrontierError, RedisFrontier, connect, list_entries
 from crawler.distributed.politeness import ROBOTS_MAX_SHARED, ROBOTS_TTL, HostRate, SharedRobots
-from crawler.distributed.state import RedisStateStore
 from tests.support.redisserver import RedisServer
 
 
@@ -126,40 +122,3 @@ def test_robots_answers_are_shared_once_and_only_when_they_say_something(redis_s
     mine.put("huge.example", 200, b"#" * (ROBOTS_MAX_SHARED + 1))
     assert theirs.get("huge.example") is None
     assert 0 < a.redis.ttl(a.key("robots:news.example")) <= ROBOTS_TTL
-
-
-def test_redis_state_store_behaves_like_sqlites(redis_server, tmp_path):
-    a = frontier(redis_server, "a")
-    store = RedisStateStore(a.redis, a.key, "w1")
-    assert store.lookup("00000000000000aa") is None
-    assert store.seq_for("00000000000000aa", "http://a.example/x") == "000"
-    assert store.seq_for("00000000000000bb", "http://a.example/y") == "001"
-    other = RedisStateStore(connect(redis_server.url), a.key, "w2")
-    assert other.seq_for("00000000000000aa", "http://a.example/x") == "000"  # shared
-    fields = {f.name: None for f in dataclasses.fields(ManifestRecord)}
-    record = ManifestRecord(**{
-        **fields, "id": "00000000000000aa", "seq": "000", "url": "http://a.example/x",
-        "final_url": "http://a.example/x", "status": 200, "outcome": "ok",
-        "text_file": "text/000_00000000000000aa.txt", "warc_file": "w.warc.gz",
-        "warc_offset": 0, "fetched_at": "2026-12-01T00:00:00Z",
-    })  # fmt: skip
-    store.record(record, manifest_end=10, payload_digest="sha1:X", record_id="<urn:1>",
-                 warc_date="2026-12-01T00:00:00Z")  # fmt: skip
-    state = other.lookup("00000000000000aa")
-    assert state.archived() and state.earlier_capture().payload_digest == "sha1:X"
-    # an unchanged page keeps the capture its revisit refers to
-    unchanged = dataclasses.replace(record, outcome="unchanged")
-    other.record(unchanged, manifest_end=5, payload_digest="sha1:Y", record_id="<urn:2>")
-    assert store.lookup("00000000000000aa").payload_digest == "sha1:X"
-    store.set_validators("http://a.example/feed", '"e1"', None)
-    assert other.validators("http://a.example/feed") == ('"e1"', None)
-    # catch_up: this worker's manifest lines written after the last recorded one
-    manifest = tmp_path / "manifest.jsonl"
-    writer = ManifestWriter(manifest)
-    writer.write(record)
-    writer.write(dataclasses.replace(record, id="00000000000000cc", seq="002", outcome="error"))
-    writer.close()
-    fresh = RedisStateStore(a.redis, a.key, "w3")
-    assert fresh.catch_up(manifest) == 2
-    assert fresh.catch_up(manifest) == 0
-    assert fresh.lookup("00000000000000cc").outcome == "error"

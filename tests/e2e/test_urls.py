@@ -162,7 +162,11 @@ def test_request_and_response_records_are_linked(crawl: CrawlResult, site: SiteS
 
 
 def test_payloads_are_the_bytes_on_the_wire(crawl: CrawlResult, site: SiteServer):
-    for _, record, payload in responses(crawl):
+    found = responses(crawl)
+    # one per input URL but the robots.txt-disallowed one, plus robots.txt, the two hops
+    # of the redirect chain and the 429 before its retry
+    assert len(found) == len(EXPECTED) - 1 + 1 + 2 + 1
+    for _, record, payload in found:
         url = record.rec_headers.get_header("WARC-Target-URI")
         target = urlsplit(url).path + (f"?{urlsplit(url).query}" if urlsplit(url).query else "")
         assert payload in site.log.sent[target], url

@@ -1,7 +1,7 @@
 """The offline commands' edges, without a browser: ``scrapy index``, ``pack`` and
 ``report`` on archives that are empty, locked, old or damaged, and what a crawl's end
 does when its index or report cannot be written. (What a reader sees in pywb and
-Chromium is tests/test_replay.py.)"""
+Chromium is tests/e2e/test_replay.py.)"""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ tests/golden/, and exactly the main-content links in tests/golden/links.json. A
 trafilatura upgrade (or a change of ours) that changes a dump fails here; when the
 change is wanted, regenerate the files and review the diff before committing:
 
-    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/unit/extract/test_golden.py
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """WorkerPool: a spawned process pool with a time limit, crash isolation and backpressure.
 
-The jobs live in tests/pool_jobs.py so that spawned workers can import them.
+The jobs live in tests/support/pool_jobs.py so that spawned workers can import them.
 """
 
 from __future__ import annotations

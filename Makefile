@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) -m tests.demo
+	$(PY) -m tests.support.demo
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check crawler tests bench

@@ -26,9 +26,9 @@ from collections import Counter
 from pathlib import Path
 
 from bench.run import BULK, ROOT
-from tests.redisserver import RedisServer
-from tests.siteserver import SiteServer
-from tests.test_e2e_distributed import too_fast
+from tests.support.rates import too_fast
+from tests.support.redisserver import RedisServer
+from tests.support.siteserver import SiteServer
 
 
 def scrapy(*args: str) -> subprocess.CompletedProcess:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench.run import BULK, ROOT, Server, load_corpus
-from tests.redisserver import RedisServer
+from tests.support.redisserver import RedisServer
 
 
 def scrapy(*args: str) -> subprocess.CompletedProcess:

@@ -92,8 +92,11 @@ class RedisStateStore:
         """Note a manifest line that is on disk (ending at byte *manifest_end* of this
         worker's manifest part)."""
         key = self.key(f"url:{record.id}")
-        # An `unchanged` page keeps pointing at the full record its revisit refers to.
-        keep_capture = record.outcome == UNCHANGED or payload_digest is None
+        # An `unchanged` page keeps pointing at the full record its revisit refers to (a
+        # URL seen for the first time stores what it has, as SQLite's insert does).
+        keep_capture = (record.outcome == UNCHANGED or payload_digest is None) and bool(
+            self.redis.exists(key)
+        )
         values: dict[str, str] = {"outcome": record.outcome, "url": record.url}
         for name, value in (("fetched_at", record.fetched_at), ("final_url", record.final_url),
                             ("text_file", record.text_file)):  # fmt: skip

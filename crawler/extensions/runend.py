@@ -158,7 +158,9 @@ class RunEnd:
             if self.reports:
                 write_report(archive, path.stem, stats)
         except StorageError as exc:
+            record["status"] = FAILED  # (and so says the log line below)
             stats.set_value(STAT_RUN_STATUS, FAILED)
             write_failed(stats, "the run record", exc)
+            record["problems"] = [*record["problems"], f"the run record: {exc}"]
             path = "(not written)"
         log_outcome(record, path)

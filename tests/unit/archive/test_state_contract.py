@@ -260,12 +260,7 @@ def test_seq_keeps_the_first_one(store):
     assert store.lookup(ok_record().id).seq == "003"
 
 
-def test_a_first_record_stores_its_capture_even_when_unchanged(store, request):
-    if isinstance(store, RedisStateStore):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "RedisStateStore.record keeps no capture for an `unchanged` line when the URL has "
-            "none yet; SqliteStateStore stores it (its INSERT path): crawler/distributed/state.py"
-        )))  # fmt: skip
+def test_a_first_record_stores_its_capture_even_when_unchanged(store):
     store.record(ok_record(outcome="unchanged"), manifest_end=1, **CAPTURE_1)
     assert capture_of(store.lookup(ok_record().id)) == tuple(CAPTURE_1.values())
 

@@ -165,7 +165,9 @@ DEDUP_THRESHOLD = 0.8  # estimated Jaccard similarity of bodies from which two a
 # RedisScheduler), its outputs go to ARCHIVE_DIR/workers/<REDIS_WORKER>/, its state to Redis.
 JOB = ""
 REDIS_URL = ""  # e.g. redis://127.0.0.1:6379/0
-REDIS_WORKER = ""  # this worker's stable name (default: the host name)
+# This worker's fixed name (its part is ARCHIVE_DIR/workers/<name>/). Empty: the first free
+# of the host name, host-2, host-3, ... (claimed in Redis: two workers can start alike).
+REDIS_WORKER = ""
 REDIS_PREFIX = "newsarchiver"  # of every key the jobs use
 # An entry a worker took and has not finished within this many seconds (it renews the
 # lease of what it holds every third of it) is taken over by another worker.

@@ -8,16 +8,22 @@
 
 from __future__ import annotations
 
+import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from twisted.internet.defer import Deferred
 
 from crawler.core.renamed import RenamedPathError, check_settings
 
 if TYPE_CHECKING:
     import argparse
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
 
 
 class Command(ScrapyCrawlCommand):
@@ -39,8 +45,34 @@ class Command(ScrapyCrawlCommand):
             settings = self.crawler_process.settings
             settings.set("SCHEDULER", "crawler.scheduler.RedisScheduler", priority="cmdline")
         crawler = self._create_crawler(args[0])
-        self.crawler_process.crawl(crawler, **opts.spargs)
+        say_why_it_cannot_start(self.crawler_process.crawl(crawler, **opts.spargs))
         self.crawler_process.start()
-        status = crawler.stats.get_value("run/status") if crawler.stats else None
-        if self.crawler_process.bootstrap_failed or status != "complete":
+        if self.crawler_process.bootstrap_failed or run_status(crawler) != "complete":
             self.exitcode = 1
+
+
+def say_why_it_cannot_start(started: Any) -> None:
+    """A crawl that cannot start (bad arguments, an unreadable list, invalid settings, a
+    job that refuses this worker) says why in one ERROR line, instead of asyncio's "Task
+    exception was never retrieved" and a traceback (kept at DEBUG level)."""
+
+    def say(exc: BaseException) -> None:
+        logger.error("The crawl cannot start: %s: %s", type(exc).__name__, exc)
+        logger.debug("Why the crawl cannot start", exc_info=exc)
+
+    if isinstance(started, Deferred):
+        started.addErrback(lambda failure: say(failure.value))
+    else:  # an asyncio Task: reading its exception here marks it retrieved
+        started.add_done_callback(
+            lambda task: None if task.cancelled() or task.exception() is None
+            else say(task.exception())
+        )  # fmt: skip
+
+
+def run_status(crawler: Crawler) -> str | None:
+    """The run record's status (None: the crawl never started, it has no stats)."""
+    try:
+        stats = crawler.stats
+    except RuntimeError:  # Scrapy 2.19: no stats before the crawl starts
+        return None
+    return stats.get_value("run/status") if stats else None

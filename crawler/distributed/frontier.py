@@ -187,7 +187,8 @@ class RedisFrontier:
                               px=int(self.lease * 1000)):  # fmt: skip
             raise FrontierError(
                 f"worker name {self.worker!r} is in use in job {self.job!r} (a live worker "
-                f"renews it; a dead one's lapses within {self.lease:g} s): set REDIS_WORKER"
+                f"renews it; a dead one's lapses within {self.lease:g} s): set another "
+                f"REDIS_WORKER, or none to take a free name"
             )
 
     def release_name(self) -> None:

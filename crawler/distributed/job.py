@@ -26,25 +26,40 @@ from crawler.distributed.state import RedisStateStore
 _WORKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-def worker_name(settings: Any) -> str:
-    """``REDIS_WORKER``, or this host's name: stable across restarts, so a restarted
-    worker is the same consumer (set it per process when one machine runs several)."""
-    name = settings.get("REDIS_WORKER") or socket.gethostname()
-    if not _WORKER_NAME.fullmatch(name):
+# Workers one machine may start under its host name: host, host-2, ... host-64.
+MAX_WORKERS_PER_HOST = 64
+
+
+def worker_name(settings: Any) -> str | None:
+    """``REDIS_WORKER`` (a fixed name), checked; None when not set."""
+    name = settings.get("REDIS_WORKER") or None
+    if name is not None and not _WORKER_NAME.fullmatch(name):
         raise FrontierError(f"invalid REDIS_WORKER {name!r}: letters, digits, '.', '_', '-'")
     return name
 
 
+def host_names(host: str | None = None) -> list[str]:
+    """The names a worker takes by default, first free one first: the host name, then
+    the host name and a number (two workers started alike on one machine)."""
+    base = re.sub(r"[^A-Za-z0-9._-]", "-", host or socket.gethostname()).lstrip("._-")[:60]
+    base = base or "worker"
+    return [base, *(f"{base}-{n}" for n in range(2, MAX_WORKERS_PER_HOST + 1))]
+
+
 def job_frontier(
-    settings: Any, job: str, url: str | None = None, worker: str | None = None
+    settings: Any,
+    job: str,
+    url: str | None = None,
+    worker: str | None = None,
+    client: Any = None,
 ) -> RedisFrontier:
     """The frontier of *job* at *url* (default ``REDIS_URL``), as *worker* if given.
     Raises FrontierError without a URL, for a bad job name, or without redis-py."""
     url = url or settings.get("REDIS_URL")
-    if not url:
+    if client is None and not url:
         raise FrontierError("JOB needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
     return RedisFrontier(
-        connect(url), job, worker or "",
+        client or connect(url), job, worker or "",
         prefix=settings.get("REDIS_PREFIX"),
         lease=settings.getfloat("REDIS_LEASE"),
         max_deliveries=settings.getint("REDIS_MAX_DELIVERIES"),
@@ -71,20 +86,44 @@ class Job:
 
 
 def open_job(settings: Any) -> Job:
-    """This process as a worker of ``JOB``, its name claimed (waiting up to one lease
-    for a dead predecessor's claim under the same name to lapse)."""
-    frontier = job_frontier(settings, settings.get("JOB"), worker=worker_name(settings))
-    deadline = time.monotonic() + frontier.lease + 1.0
-    while True:
-        try:
-            frontier.claim_name()
-            break
-        except FrontierError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    """This process as a worker of ``JOB``: under ``REDIS_WORKER`` when set (waiting up to
+    one lease for a dead predecessor's claim on it to lapse, as a restarted worker does),
+    else under the first free name of :func:`host_names`, claimed atomically in Redis.
+    FrontierError, in one line, when no name can be had."""
+    fixed = worker_name(settings)
+    frontier = job_frontier(settings, settings.get("JOB"), worker=fixed)
+    if fixed is not None:
+        _claim_waiting(frontier)
+    else:
+        frontier = _claim_free(settings, frontier)
     return Job(
         frontier,
         RedisStateStore(frontier.redis, frontier.key, frontier.worker),
         SharedRobots(frontier.redis, frontier.key),
+    )
+
+
+def _claim_waiting(frontier: RedisFrontier) -> None:
+    deadline = time.monotonic() + frontier.lease + 1.0
+    while True:
+        try:
+            frontier.claim_name()
+            return
+        except FrontierError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _claim_free(settings: Any, frontier: RedisFrontier) -> RedisFrontier:
+    for name in host_names():
+        candidate = job_frontier(settings, frontier.job, worker=name, client=frontier.redis)
+        try:
+            candidate.claim_name()
+            return candidate
+        except FrontierError:
+            continue  # a live worker has it: the next one
+    raise FrontierError(
+        f"all {MAX_WORKERS_PER_HOST} worker names of this host are in use in job "
+        f"{frontier.job!r}: set REDIS_WORKER"
     )

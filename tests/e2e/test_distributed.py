@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from crawler.distributed.job import host_names
 from tests.support.crawl import ROOT, TEST_SETTINGS, run_crawl, write_url_list
 from tests.support.paths import SEEDS
 from tests.support.rates import too_fast
@@ -29,14 +30,17 @@ def scrapy(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, check=False)  # fmt: skip
 
 
-def start_worker(name: str, archive: Path, redis: RedisServer, job: str, **settings: str):
+def start_worker(name: str | None, archive: Path, redis: RedisServer, job: str, **settings: str):
+    """A worker named *name* (None: no REDIS_WORKER, it takes a free name of this host)."""
     cmd = [sys.executable, "-m", "scrapy", "crawl", "urls"]
     merged = {**TEST_SETTINGS, "ARCHIVE_DIR": str(archive), "JOB": job,
-              "REDIS_URL": redis.url, "REDIS_WORKER": name, "REDIS_LEASE": "2",
-              "LOG_LEVEL": "INFO", **settings}  # fmt: skip
+              "REDIS_URL": redis.url, "REDIS_LEASE": "2", "LOG_LEVEL": "INFO",
+              **settings}  # fmt: skip
+    if name is not None:
+        merged["REDIS_WORKER"] = name
     for key, value in merged.items():
         cmd += ["-s", f"{key}={value}"]
-    with (archive.parent / f"{name}-{time.monotonic_ns()}.log").open("w") as log:
+    with (archive.parent / f"{name or 'host'}-{time.monotonic_ns()}.log").open("w") as log:
         return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -267,6 +271,43 @@ def test_a_worker_refuses_a_url_list_and_a_name_in_use(redis_server, tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert bad.returncode == 1 and "invalid REDIS_WORKER" in bad.stderr
+    for refused in (result, bad):  # one line saying why, no traceback
+        assert "Traceback" not in refused.stderr and "never retrieved" not in refused.stderr
+
+
+def test_two_workers_started_alike_on_one_machine_take_two_names(
+    site: SiteServer, redis_server, tmp_path
+):
+    """The same command twice on one machine, no REDIS_WORKER: the host name and the host
+    name with a number, claimed in Redis; a fixed name that a live worker holds is refused
+    in one line, exit status 1, before anything is crawled."""
+    archive = tmp_path / "archive"
+    urls = [site.url(f"/paced/alike-{i}.html") for i in range(PACED)]
+    enqueued = scrapy("enqueue", "alike", str(write_url_list(tmp_path / "l.txt", urls)),
+                      "--redis", redis_server.url)  # fmt: skip
+    assert enqueued.returncode == 0, enqueued.stderr
+    # A lease long enough that a busy machine never lets a live worker's name lapse.
+    slow = {"CONCURRENT_REQUESTS": "1", "REDIS_BATCH": "1", "REDIS_LEASE": "10"}
+    first = start_worker(None, archive, redis_server, "alike", **slow)
+    host = host_names()[0]
+    wait_until(lambda: lines_of(archive, host) >= 1, what="the first worker's first line")
+    second = start_worker(None, archive, redis_server, "alike", **slow)
+    wait_until(lambda: lines_of(archive, f"{host}-2") >= 1, what="the second worker's first line")
+    assert first.poll() is None  # alive: its name is taken
+    refused = scrapy("crawl", "urls", "-s", "JOB=alike", "-s", f"REDIS_URL={redis_server.url}",
+                     "-s", f"REDIS_WORKER={host}", "-s", "REDIS_LEASE=1",
+                     "-s", f"ARCHIVE_DIR={archive}")  # fmt: skip
+    assert finish(first, second) == [0, 0]
+    assert refused.returncode == 1
+    assert (
+        f"The crawl cannot start: FrontierError: worker name {host!r} is in use" in refused.stderr
+    )
+    assert "Traceback" not in refused.stderr and "never retrieved" not in refused.stderr
+    assert sorted(p.name for p in (archive / "workers").iterdir()) == [host, f"{host}-2"]
+    merged = scrapy("merge", str(archive), "--job", "alike", "--redis", redis_server.url)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    seqs = Counter(line["seq"] for line in merged_manifest(archive))
+    assert sorted(seqs) == [f"{i:03d}" for i in range(len(urls))] and set(seqs.values()) == {1}
 
 
 def test_a_seeds_job_finds_what_one_crawl_finds(site: SiteServer, redis_server, tmp_path):

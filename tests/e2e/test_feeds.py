@@ -118,3 +118,7 @@ def test_invalid_sources_file_fails_at_start(tmp_path: Path):
     result = run_crawl(tmp_path / "a", "feeds", {"sources": str(sources)})
     assert result.returncode == 1
     assert "unknown key(s) ['delay']" in result.log
+    # said in one line, without asyncio's "never retrieved" and a traceback
+    [said] = [x for x in result.log.splitlines() if "The crawl cannot start" in x]
+    assert "unknown key(s) ['delay']" in said
+    assert "Traceback" not in result.log and "never retrieved" not in result.log

@@ -1,8 +1,8 @@
 """``scrapy export [ARCHIVE_DIR] [--format parquet|jsonl|csv] [--out FILE] [--with-text]``
 
 One row per input URL (its latest manifest line), typed columns (timestamps, dates,
-integers) and the site, optionally the article text; Parquet needs the ``export`` extra
-(pyarrow). Next to it, ``FILE.datasheet.md``: counts per outcome, site, language and
+integers) and the site, optionally the article text; Parquet through pyarrow (a
+dependency). Next to it, ``FILE.datasheet.md``: counts per outcome, site, language and
 month of publication, the runs and versions that made the archive, and the commands
 that rebuild it. Offline.
 """

@@ -2,7 +2,7 @@
 
 Rows are the manifest's last line of each id (what the archive says of that URL now),
 with typed columns (timestamps, dates, integers), the site, and with ``with_text`` the
-dump's body. Parquet (pyarrow, the ``export`` extra) loads as-is in pandas, polars,
+dump's body. Parquet (pyarrow, a dependency) loads as-is in pandas, polars,
 DuckDB and Hugging Face ``datasets``; JSON lines and CSV need nothing. The datasheet
 counts rows per outcome, site, language and month of publication, lists the runs and
 versions that made the archive and the commands that rebuild it.
@@ -31,6 +31,7 @@ FORMATS = ("parquet", "jsonl", "csv")
 TYPES = {
     "status": "int", "warc_offset": "int", "words": "int", "fetched_at": "timestamp",
     "memento_datetime": "timestamp", "date": "date", "similarity": "float",
+    "containment": "float",
 }  # fmt: skip
 COLUMNS = (*MANIFEST_FIELDS, "site")
 
@@ -120,7 +121,8 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: Path, with_text: bool) -
         import pyarrow.parquet as pq
     except ImportError:
         raise RuntimeError(
-            "Parquet needs pyarrow: pip install '.[export]' (or choose --format jsonl, csv)"
+            "Parquet needs pyarrow (a dependency of this package: reinstall it with pip install .)"
+            " or choose --format jsonl or csv"
         ) from None
     arrow = {
         "int": pa.int64(), "float": pa.float64(), "timestamp": pa.timestamp("ms", tz="UTC"),

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from crawler.core.items import LinkRecord, ManifestRecord
+from crawler.core.items import GROUP_FIELDS, LinkRecord, ManifestRecord
 from crawler.warc.reader import member_ends
 from crawler.warc.writer import OPEN_SUFFIX
 
@@ -152,9 +152,10 @@ class ManifestWriter(JsonLinesWriter):
 
     def write(self, record: ManifestRecord) -> None:
         data = dataclasses.asdict(record)
-        # Only discovered URLs carry `via`, only archive captures `memento_*`.
+        # Only discovered URLs carry `via`, only archive captures `memento_*`, only grouped
+        # articles the group fields, only dumps written since it was recorded `dump_sha256`.
         for optional in ("via", "memento_url", "memento_datetime", "access", "access_evidence",
-                         "group", "similarity", "group_kind"):  # fmt: skip
+                         *GROUP_FIELDS, "dump_sha256"):  # fmt: skip
             if data[optional] is None:
                 del data[optional]
         self.write_object(data)

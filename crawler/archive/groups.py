@@ -13,6 +13,17 @@ groups, the merged group keeps the earlier name, and ``groups.jsonl``, rewritten
 end of every run, is the authority over manifest lines written before). Exact copies
 (same body hash) are told apart from near ones. Nothing is deleted: groups are labels.
 
+A copy cut short (the first five paragraphs of eight) is about 0.6 similar to the whole,
+under the threshold, yet wholly contained in it; a copy with a paragraph added contains
+the original. Containment is estimated from the similarity and the two texts' shingle
+counts (|A and B| = J (|A| + |B|) / (1 + J)); a candidate sharing at least one band
+(a copy holding about half of the other's text or more: one band in 32 is shared with
+probability 0.87 at half, 0.99 at 60%) whose smaller text is at least
+``CONTAINMENT_THRESHOLD`` contained in the larger, and at least
+``MIN_CONTAINMENT_SIMILARITY`` similar, joins its group. Each member's relation to the
+group's first-seen one is recorded (``same``, ``near``, ``contains``, ``contained_in``)
+with both figures.
+
 :class:`GroupIndex` keeps signatures and bands in the archive's SQLite state store, so
 grouping is incremental across runs; the state store gives it
 (``StateStore.group_index``).
@@ -48,10 +59,18 @@ MAX_CANDIDATE_GROUPS = 16  # the groups sharing most bands, if ever more qualify
 # 32 x 64 rows however large the corpus.
 MAX_GROUPS_PER_BAND = 64
 EXACT, NEAR = "exact", "near"
+SAME, CONTAINS, CONTAINED_IN = "same", "contains", "contained_in"  # relations (and NEAR)
+# A smaller text this much contained in a larger one is a copy of it, cut short; below
+# MIN_CONTAINMENT_SIMILARITY the estimate is too noisy to trust (two stories on one topic
+# that share a few sentences).
+CONTAINMENT_THRESHOLD = 0.8
+MIN_CONTAINMENT_SIMILARITY = 0.3
+SMALLER = 0.9  # a text under 9/10 of another's shingles is cut short, or the other extended
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS syndication_docs (
-    id TEXT PRIMARY KEY, url TEXT, sha TEXT, sig BLOB, grp TEXT, seen_at TEXT
+    id TEXT PRIMARY KEY, url TEXT, sha TEXT, sig BLOB, grp TEXT, seen_at TEXT,
+    shingles INTEGER
 );
 CREATE INDEX IF NOT EXISTS syndication_docs_sha ON syndication_docs(sha);
 CREATE INDEX IF NOT EXISTS syndication_docs_grp ON syndication_docs(grp);
@@ -66,6 +85,32 @@ def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
     if not a or len(a) != len(b):
         return 0.0
     return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def containment(sim: float, size: int, other: int) -> float:
+    """Estimated share of a text of *size* shingles found in one of *other* shingles,
+    given their estimated Jaccard similarity *sim* (0 when a size is unknown)."""
+    if size <= 0 or other <= 0:
+        return 0.0
+    return min(1.0, sim * (size + other) / ((1 + sim) * size))
+
+
+def relation(sim: float, size: int, first: int, threshold: float) -> tuple[str, float]:
+    """How a text relates to its group's first member (similar *sim*, of *size* and
+    *first* shingles), and the containment of the smaller in the larger: ``same``; the
+    smaller of the two (by a tenth or more) wholly in the larger, ``contained_in`` (cut
+    short) or ``contains`` (extended); else ``near``."""
+    inside, around = containment(sim, size, first), containment(sim, first, size)
+    share = round(max(inside, around), 3)
+    if sim >= 1.0:
+        return SAME, share
+    if inside >= CONTAINMENT_THRESHOLD and size < SMALLER * first:
+        return CONTAINED_IN, share
+    if around >= CONTAINMENT_THRESHOLD and first < SMALLER * size:
+        return CONTAINS, share
+    if sim >= threshold:
+        return NEAR, share
+    return (CONTAINED_IN if inside >= around else CONTAINS), share
 
 
 def band_keys(sig: tuple[int, ...]) -> list[int]:
@@ -101,6 +146,9 @@ class GroupIndex:
         self.threshold = threshold
         self.deferred = deferred
         db.executescript(_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(syndication_docs)")}
+        if "shingles" not in columns:  # an index made before containment was
+            db.execute("ALTER TABLE syndication_docs ADD COLUMN shingles INTEGER")
 
     def reset(self) -> None:
         """Forget every article (before grouping a whole corpus again)."""
@@ -125,26 +173,30 @@ class GroupIndex:
         row = self.db.execute("SELECT sha FROM syndication_docs WHERE id = ?", (id_,)).fetchone()
         return row is not None and (sha is None or row[0] == sha)
 
-    def add(self, id_: str, url: str, sha: str, sig: tuple[int, ...], seen_at: str) -> GroupMatch:
-        """Index an article and return its group (merging the groups it links): committed
-        at once, or part of the transaction open on the connection (a bulk, the state
+    def add(
+        self, id_: str, url: str, sha: str, sig: tuple[int, ...], seen_at: str, shingles: int = 0
+    ) -> GroupMatch:
+        """Index an article (*shingles*: its distinct shingles, 0 if unknown: no
+        containment) and return its group (merging the groups it links): committed at
+        once, or part of the transaction open on the connection (a bulk, the state
         store's batch), which a *deferred* index opens and leaves open."""
         db = self.db
         with change(db, "syndication_add", keep_open=self.deferred):
             self._drop(id_)  # a URL fetched again: its new text replaces the old
-            linked: dict[str, float] = {}  # group -> similarity to the member linking it
-            exact = False
+            linked: set[str] = set()  # the groups it belongs to
             row = db.execute(
                 "SELECT grp FROM syndication_docs WHERE sha = ? LIMIT 1", (sha,)
             ).fetchone()
-            if row is not None:  # the same body as an article indexed before
-                linked[row[0]], exact = 1.0, True
+            exact = row is not None  # the same body as an article indexed before
+            if exact:
+                linked.add(row[0])
             keys = band_keys(sig) if sig else []
-            counts = self._near_groups(sig, keys, linked)
-            name = self._merge(id_, set(linked))
+            counts = self._similar_groups(sig, shingles, keys, linked)
+            name = self._merge(id_, linked)
             db.execute(
-                "INSERT INTO syndication_docs(id, url, sha, sig, grp, seen_at) "
-                "VALUES(?, ?, ?, ?, ?, ?)", (id_, url, sha, _pack(sig), name, seen_at),
+                "INSERT INTO syndication_docs(id, url, sha, sig, grp, seen_at, shingles) "
+                "VALUES(?, ?, ?, ?, ?, ?, ?)",
+                (id_, url, sha, _pack(sig), name, seen_at, shingles or None),
             )  # fmt: skip
             db.executemany(
                 "INSERT OR IGNORE INTO syndication_band_groups(key, grp, id) VALUES(?, ?, ?)",
@@ -154,10 +206,11 @@ class GroupIndex:
             return GroupMatch(id_, 1.0)
         # Similarity to the group's first member; exact when its body is another's.
         row = self.db.execute(
-            "SELECT sha, sig FROM syndication_docs WHERE id = ?", (name,)
+            "SELECT sha, sig, shingles FROM syndication_docs WHERE id = ?", (name,)
         ).fetchone()
         score = 1.0 if row[0] == sha else round(similarity(sig, _unpack(row[1])), 3)
-        return GroupMatch(name, score, EXACT if exact else NEAR)
+        how, share = relation(score, shingles, row[2] or 0, self.threshold)
+        return GroupMatch(name, score, EXACT if exact else NEAR, how, share)
 
     def _drop(self, id_: str) -> None:
         """Take an article out of the index (its bands and its row), if it is in."""
@@ -168,11 +221,12 @@ class GroupIndex:
                                 [(k, id_) for k in stale])  # fmt: skip
             self.db.execute("DELETE FROM syndication_docs WHERE id = ?", (id_,))
 
-    def _near_groups(
-        self, sig: tuple[int, ...], keys: list[int], linked: dict[str, float]
+    def _similar_groups(
+        self, sig: tuple[int, ...], shingles: int, keys: list[int], linked: set[str]
     ) -> Counter[int]:
-        """Add to *linked* the groups whose witness is at least ``threshold`` similar;
-        returns the groups each band value held before this article."""
+        """Add to *linked* the groups whose witness is a copy: at least ``threshold``
+        similar, or containing or contained in this text; returns the groups each band
+        value held before this article."""
         counts: Counter[int] = Counter()
         if not keys:
             return counts
@@ -189,19 +243,31 @@ class GroupIndex:
             counts[key] += 1
             shared[grp] += 1
             first[grp] = min(first.get(grp, member), member)
-        ranked = sorted((g for g, n in shared.items() if n >= MIN_SHARED_BANDS),
-                        key=lambda g: (-shared[g], g))[:MAX_CANDIDATE_GROUPS]  # fmt: skip
-        witnesses = {grp: first[grp] for grp in ranked if grp not in linked}
+        ranked = sorted(shared, key=lambda g: (-shared[g], g))
+        near = [g for g in ranked if shared[g] >= MIN_SHARED_BANDS][:MAX_CANDIDATE_GROUPS]
+        # Fewer shared bands: a copy cut short or extended, if its size says so.
+        partial = [g for g in ranked if shared[g] < MIN_SHARED_BANDS][:MAX_CANDIDATE_GROUPS]
+        partial = partial if shingles else []
+        witnesses = {grp: first[grp] for grp in [*near, *partial] if grp not in linked}
         ids = sorted(set(witnesses.values()))
         found = ",".join("?" * len(ids))
-        sigs = dict(self.db.execute(
-            f"SELECT id, sig FROM syndication_docs WHERE id IN ({found})", ids
-        ).fetchall()) if ids else {}  # fmt: skip
+        rows = {i: (sig_, size) for i, sig_, size in self.db.execute(
+            f"SELECT id, sig, shingles FROM syndication_docs WHERE id IN ({found})", ids
+        )} if ids else {}  # fmt: skip
         for grp, member in witnesses.items():
-            best = similarity(sig, _unpack(sigs[member])) if member in sigs else 0.0
-            if best >= self.threshold:
-                linked[grp] = best
+            if member not in rows:
+                continue
+            other, size = _unpack(rows[member][0]), rows[member][1] or 0
+            sim = similarity(sig, other)
+            if sim >= self.threshold or self._contained(sim, shingles, size):
+                linked.add(grp)
         return counts
+
+    @staticmethod
+    def _contained(sim: float, size: int, other: int) -> bool:
+        """Whether the smaller of two texts is a copy of part of the larger."""
+        share = max(containment(sim, size, other), containment(sim, other, size))
+        return sim >= MIN_CONTAINMENT_SIMILARITY and share >= CONTAINMENT_THRESHOLD
 
     def _merge(self, id_: str, groups: set[str]) -> str:
         """The name of the group *id_* joins: a group keeps the name of its first-seen
@@ -229,13 +295,13 @@ class GroupIndex:
         if article is None or not article.minhash:
             return item
         match = self.add(item.id, item.final_url or item.url, text_digest(article.body),
-                         article.minhash, item.fetched_at or "")  # fmt: skip
+                         article.minhash, item.fetched_at or "", article.shingles)  # fmt: skip
         return dataclasses.replace(item, group=match)
 
     def groups(self) -> Iterator[dict[str, Any]]:
         """Every group of two or more articles, first-seen member first."""
         rows = self.db.execute(
-            "SELECT grp, id, url, sha, sig, seen_at FROM syndication_docs WHERE grp IN "
+            "SELECT grp, id, url, sha, sig, seen_at, shingles FROM syndication_docs WHERE grp IN "
             "(SELECT grp FROM syndication_docs GROUP BY grp HAVING COUNT(*) > 1) "
             "ORDER BY grp, seen_at, id"
         ).fetchall()
@@ -247,13 +313,16 @@ class GroupIndex:
             first = next(m for m in members if m[1] == name)
             members.sort(key=lambda m: m[1] != name)  # the first-seen member first
             listed, bodies = [], set()
-            for _, id_, url, sha, blob, seen_at in members:
+            for _, id_, url, sha, blob, seen_at, shingles in members:
                 same = sha == first[3]
+                sim = 1.0 if same else round(similarity(_unpack(blob), _unpack(first[4])), 3)
+                how, share = relation(sim, shingles or 0, first[6] or 0, self.threshold)
                 listed.append({
                     "id": id_, "url": url, "outlet": urlsplit(url).hostname, "seen_at": seen_at,
-                    "similarity": 1.0 if same else round(similarity(_unpack(blob),
-                                                                    _unpack(first[4])), 3),
+                    "similarity": sim,
                     "kind": None if id_ == name else (EXACT if sha in bodies else NEAR),
+                    "relation": None if id_ == name else how,
+                    "containment": None if id_ == name else share,
                 })  # fmt: skip
                 bodies.add(sha)
             yield {

@@ -80,11 +80,16 @@ class Access:
 @dataclass(frozen=True, slots=True)
 class GroupMatch:
     """An article's group (its own id when it has no copy), its similarity to the group's
-    first-seen member, and ``exact``/``near`` (None when alone)."""
+    first-seen member, ``exact``/``near`` (None when alone), and how it relates to that
+    member: ``same`` text, a ``near`` copy, one that ``contains`` it (extended) or is
+    ``contained_in`` it (cut short), with the estimated containment of the smaller text
+    in the larger."""
 
     group: str
     similarity: float
     kind: str | None = None
+    relation: str | None = None
+    containment: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +180,7 @@ class Article:
     # article is made (an extraction worker), not in the crawler process.
     words: int = field(default=0, compare=False)
     minhash: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    shingles: int = field(default=0, compare=False)  # distinct 5-word shingles signed
 
     @property
     def body(self) -> str:
@@ -243,6 +249,7 @@ class FetchedPage:
     encoding: str | None = None  # the charset the body was decoded with (set by extraction)
     access: Access | None = None  # full, teaser, challenge, ... (downloader or extraction)
     group: GroupMatch | None = None  # its syndication group (GroupPipeline)
+    dump_sha256: str | None = None  # SHA-256 of the whole dump file (TextDumpPipeline)
 
     @property
     def url(self) -> str:
@@ -299,10 +306,14 @@ class ManifestRecord:
     group: str | None = None  # id of the first-seen article of its syndication group
     similarity: float | None = None  # estimated Jaccard similarity to that article
     group_kind: str | None = None  # exact / near copy of it; absent for the first-seen one
+    group_relation: str | None = None  # same, near, contains, contained_in (that article)
+    containment: float | None = None  # estimated share of the smaller text in the larger
+    dump_sha256: str | None = None  # SHA-256 of the whole dump file, front matter included
 
 
 MANIFEST_FIELDS = tuple(ManifestRecord.__dataclass_fields__)
-GROUP_FIELDS = ("group", "similarity", "group_kind")  # what grouping adds to a line
+# What grouping adds to a line.
+GROUP_FIELDS = ("group", "similarity", "group_kind", "group_relation", "containment")
 
 
 def manifest_record(item: FetchedPage) -> ManifestRecord:
@@ -337,4 +348,7 @@ def manifest_record(item: FetchedPage) -> ManifestRecord:
         group=item.group.group if item.group else None,
         similarity=item.group.similarity if item.group else None,
         group_kind=item.group.kind if item.group else None,
+        group_relation=item.group.relation if item.group else None,
+        containment=item.group.containment if item.group else None,
+        dump_sha256=item.dump_sha256,
     )

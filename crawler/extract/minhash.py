@@ -31,11 +31,17 @@ def shingles(text: str) -> list[str]:
 
 def signature(text: str) -> tuple[int, ...]:
     """The MinHash of *text* (empty text: an empty signature, never grouped)."""
+    return signed(text)[0]
+
+
+def signed(text: str) -> tuple[tuple[int, ...], int]:
+    """The MinHash of *text* and how many distinct shingles it holds (what containment
+    is estimated from: a copy cut short holds fewer of the same)."""
     import rensa  # (here: only the processes that sign load it)
 
     items = shingles(text)
     if not items:
-        return ()
+        return (), 0
     minhash = rensa.RMinHash(num_perm=NUM_PERM, seed=SEED)
     minhash.update(items)
-    return tuple(minhash.digest())
+    return tuple(minhash.digest()), len(set(items))

@@ -20,7 +20,7 @@ from typing import Any
 from crawler.core.items import Extraction, ExtractOptions, FetchedPage
 from crawler.core.outcomes import ERROR, NO_TEXT, OK
 from crawler.extract.access import BLOCKING, CONSENT_WALL
-from crawler.extract.minhash import signature
+from crawler.extract.minhash import signed
 from crawler.extract.prose import prose_words
 from crawler.extract.workers import (
     FunctionLoadError,
@@ -68,7 +68,8 @@ def sign(extraction: Extraction) -> Extraction:
     if article is None:
         return extraction
     words = article.words or prose_words(article.text)
-    article = dataclasses.replace(article, words=words, minhash=signature(article.text))
+    minhash, shingles = signed(article.text)
+    article = dataclasses.replace(article, words=words, minhash=minhash, shingles=shingles)
     return dataclasses.replace(extraction, article=article)
 
 

@@ -22,7 +22,7 @@ from crawler.archive.groups import GroupIndex
 from crawler.archive.state import manifest_lines_after
 from crawler.core.items import GROUP_FIELDS, GroupMatch, article_text
 from crawler.core.outcomes import OK
-from crawler.extract.minhash import signature
+from crawler.extract.minhash import signed
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,11 @@ def index_dump(archive: Archive, index: GroupIndex, line: Mapping[str, Any]) -> 
     """Index the article of a manifest *line* from its dump (None: no text to sign).
     Raises DUMP_ERRORS for a dump that cannot be read."""
     _, body = archive.read_dump(line["text_file"])
-    sig = signature(article_text(body))
+    sig, shingles = signed(article_text(body))
     if not sig:
         return None
     return index.add(line["id"], line.get("final_url") or line["url"], line["text_sha256"],
-                     sig, line.get("fetched_at") or "")  # fmt: skip
+                     sig, line.get("fetched_at") or "", shingles)  # fmt: skip
 
 
 def group_corpus(
@@ -72,7 +72,8 @@ def group_corpus(
             if match is not None:
                 line.update(group=match.group, similarity=match.similarity)  # as a crawl's
                 if match.kind is not None:
-                    line["group_kind"] = match.kind
+                    line.update(group_kind=match.kind, group_relation=match.relation,
+                                containment=match.containment)  # fmt: skip
     return archive.write_groups(index)
 
 

@@ -1,6 +1,8 @@
 """The site's wire pages (tests/site/wire/): one news-agency story at three outlets, a copy
-of one of them under another masthead, and another story on the same topic. Syndication
-groups must put the story and its copies together and the other story apart."""
+of one of them under another masthead, the story cut short (its first five paragraphs of
+eight) and extended (a paragraph of the outlet's own), and another story on the same
+topic. Syndication groups must put the story and its copies together and the other story
+apart."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ WIRE = SITE / "wire"
 STORY = ["herald-rail-deal", "coastline-rail-deal", "metro-rail-deal"]
 COPY = "herald-rail-deal-copy"  # the same page under another masthead: the same body
 OTHER = "herald-villages"  # the same topic, another story
-NAMES = [*STORY, COPY, OTHER]
+CUT = "lakeside-rail-deal"  # the first five paragraphs of eight: ~0.7 similar, contained
+EXTENDED = "valley-rail-deal"  # the story and a paragraph of its own: it contains the story
+NAMES = [*STORY, COPY, OTHER, CUT, EXTENDED]
 
 
 def body(name: str) -> str:

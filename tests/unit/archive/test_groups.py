@@ -10,9 +10,19 @@ import sqlite3
 
 import pytest
 
-from crawler.archive.groups import EXACT, NEAR, GroupIndex, similarity
-from crawler.extract.minhash import signature
-from tests.support.wire import COPY, NAMES, OTHER, STORY, body
+from crawler.archive.groups import (
+    CONTAINED_IN,
+    CONTAINS,
+    EXACT,
+    NEAR,
+    SAME,
+    GroupIndex,
+    containment,
+    relation,
+    similarity,
+)
+from crawler.extract.minhash import signature, signed
+from tests.support.wire import COPY, CUT, EXTENDED, NAMES, OTHER, STORY, body
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +44,9 @@ def index_in(order: list[str], bodies: dict[str, str]) -> GroupIndex:
     index = GroupIndex(sqlite3.connect(":memory:", isolation_level=None))
     for n, name in enumerate(order):
         text = bodies[name]
+        sig, shingles = signed(text)
         index.add(name, f"http://{name}.example/story", hashlib.sha256(text.encode()).hexdigest(),
-                  signature(text), f"2026-12-01T00:00:{n:02d}Z")  # fmt: skip
+                  sig, f"2026-12-01T00:00:{n:02d}Z", shingles)  # fmt: skip
     return index
 
 
@@ -101,9 +112,10 @@ def test_bulk_grouping_is_the_same_grouping_and_all_or_nothing(bodies):
     with index.bulk():
         for n, name in enumerate(order):
             text = bodies[name]
+            sig, shingles = signed(text)
             index.add(name, f"http://{name}.example/story",
-                      hashlib.sha256(text.encode()).hexdigest(), signature(text),
-                      f"2026-12-01T00:00:{n:02d}Z")  # fmt: skip
+                      hashlib.sha256(text.encode()).hexdigest(), sig,
+                      f"2026-12-01T00:00:{n:02d}Z", shingles)  # fmt: skip
     assert list(index.groups()) == list(one_by_one.groups())
     with pytest.raises(RuntimeError), index.bulk():  # a failure midway: nothing kept
         index.reset()
@@ -112,3 +124,61 @@ def test_bulk_grouping_is_the_same_grouping_and_all_or_nothing(bodies):
     with index.bulk():
         index.reset()
     assert list(index.groups()) == [] and partition(index, order) == set()
+
+
+# -- copies cut short or extended: containment -----------------------------------------------
+def test_containment_from_similarity_and_sizes():
+    # B holds A whole, A is 5/8 of B: Jaccard 5/8, A wholly in B, B 5/8 in A
+    assert containment(5 / 8, 500, 800) == pytest.approx(1.0)
+    assert containment(5 / 8, 800, 500) == pytest.approx(5 / 8)
+    assert containment(0.5, 0, 800) == 0.0  # a size unknown (indexed before it was kept)
+    assert relation(1.0, 300, 300, 0.8) == (SAME, 1.0)
+    assert relation(0.9, 300, 305, 0.8)[0] == NEAR  # about the same size: a near copy
+    assert relation(5 / 8, 500, 800, 0.8) == (CONTAINED_IN, 1.0)
+    assert relation(5 / 8, 800, 500, 0.8) == (CONTAINS, 1.0)
+
+
+def test_a_copy_cut_short_and_one_extended_join_the_story(bodies):
+    sig = {name: signature(bodies[name]) for name in (STORY[0], CUT, EXTENDED)}
+    assert similarity(sig[STORY[0]], sig[CUT]) < 0.8  # under the threshold: contained only
+    order = [*STORY, COPY, CUT, EXTENDED, OTHER]
+    index = index_in(order, bodies)
+    assert partition(index, order) == {frozenset([*STORY, COPY, CUT, EXTENDED]),
+                                       frozenset([OTHER])}  # fmt: skip
+    [group] = list(index.groups())
+    members = {m["id"]: m for m in group["members"]}
+    assert members[STORY[0]]["relation"] is None  # the first-seen one
+    assert members[COPY]["relation"] == SAME and members[COPY]["containment"] == 1.0
+    assert members[STORY[2]]["relation"] == NEAR
+    assert members[CUT]["relation"] == CONTAINED_IN and members[CUT]["containment"] >= 0.8
+    assert members[CUT]["similarity"] < 0.8
+    assert members[EXTENDED]["relation"] == CONTAINS and members[EXTENDED]["containment"] >= 0.8
+
+
+@pytest.mark.parametrize("first", [CUT, EXTENDED, STORY[1]])
+def test_the_copies_group_whichever_arrives_first(bodies, first):
+    rest = [n for n in [*STORY, CUT, EXTENDED, OTHER] if n != first]
+    for order in ([first, *rest], [first, *reversed(rest)]):
+        index = index_in(order, bodies)
+        assert partition(index, order) == {frozenset([*STORY, CUT, EXTENDED]), frozenset([OTHER])}
+
+
+def test_the_match_records_relation_and_both_figures(bodies):
+    import hashlib
+
+    index = index_in([STORY[0]], bodies)
+    for name, expected in ((CUT, CONTAINED_IN), (EXTENDED, CONTAINS), (COPY, SAME)):
+        text = bodies[name]
+        sig, shingles = signed(text)
+        match = index.add(name, f"http://{name}.example/", hashlib.sha256(text.encode())
+                          .hexdigest(), sig, "2026-12-02T00:00:00Z", shingles)  # fmt: skip
+        assert (match.group, match.relation) == (STORY[0], expected)
+        assert 0 < match.similarity <= 1 and match.containment >= 0.8
+
+
+def test_another_story_on_the_topic_stays_apart_even_against_a_short_one(bodies):
+    """The other story shares the topic's words (ports, rail, ministers); containment must
+    not pull it in, whichever of the two is the shorter."""
+    order = [OTHER, CUT, STORY[0]]
+    index = index_in(order, bodies)
+    assert frozenset([OTHER]) in partition(index, order)

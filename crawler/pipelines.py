@@ -20,6 +20,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.archive.dumps import page_dump
 from crawler.archive.files import StorageError
+from crawler.core.identity import text_digest
 from crawler.core.items import FetchedPage, LinkRecord, manifest_record
 from crawler.core.keys import (
     STAT_ARCHIVE_WRITE_ERRORS,
@@ -63,8 +64,12 @@ def _fail_run(crawler: Crawler, exc: Exception) -> None:
     """An output cannot be written: stop the crawl rather than lose results silently."""
     crawler.stats.inc_value(STAT_ARCHIVE_WRITE_ERRORS)
     logger.error("Archive write failed, closing the crawl: %s", exc)
-    if crawler.engine is not None and crawler.engine.spider is not None:
-        deferred_from_coro(crawler.engine.close_spider_async(reason="archive_write_failed"))
+    try:
+        engine = crawler.engine
+    except RuntimeError:  # Scrapy 2.19: no engine before the crawl starts; nothing to close
+        return
+    if engine is not None and engine.spider is not None:
+        deferred_from_coro(engine.close_spider_async(reason="archive_write_failed"))
 
 
 class ExtractPipeline:
@@ -178,12 +183,13 @@ class TextDumpPipeline:
             return item
         try:
             with self.clock.timing():
-                relative = self.archive.write_dump(item.seq, item.id, page_dump(item))
+                dump = page_dump(item)
+                relative = self.archive.write_dump(item.seq, item.id, dump)
         except StorageError as exc:
             _fail_run(self.crawler, exc)
             return dataclasses.replace(item, outcome=ERROR, error=str(exc))
         self.crawler.stats.inc_value(STAT_TEXT_FILES)
-        return dataclasses.replace(item, text_file=relative)
+        return dataclasses.replace(item, text_file=relative, dump_sha256=text_digest(dump))
 
 
 class GroupPipeline:

@@ -36,7 +36,8 @@ class Command(OfflineCommand, ScrapyCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         # (imported here: every scrapy command imports this module, crawl included)
-        from crawler.tools.verify import IDENTICAL, STATUSES, compare, read_manifest_lines, verify
+        from crawler.tools.compare import IDENTICAL, STATUSES, compare, read_manifest_lines
+        from crawler.tools.verify import verify
 
         if len(args) > 1:
             raise UsageError("give at most one archive directory")
@@ -72,16 +73,16 @@ class Command(OfflineCommand, ScrapyCommand):
                 }
             print(json.dumps(document, indent=2))
             return
-        for problem in report.problems:
-            print(problem)
         s = report.summary()
         print(
             f"{'OK' if report.ok else 'PROBLEMS'}: {s['warc_files']} WARC files "
-            f"({s['warc_bytes'] / 1e6:.1f} MB, {s['records']} records), {s['manifest_lines']} "
-            f"manifest lines, {s['dumps']} dumps, {s['index_lines']} index lines checked in "
-            f"{s['seconds']:.1f} s; "
+            f"({s['warc_bytes'] / 1e6:.1f} MB) checked in {s['seconds']:.1f} s; "
             f"{len(report.problems)} problem(s)"
         )
+        for line in report.summary_lines():  # the counts first, then the list
+            print(f"  {line}")
+        for problem in report.problems:
+            print(problem)
         if comparison is not None:
             counts = Counter(comparison.values())
             for id_, status in comparison.items():

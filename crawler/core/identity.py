@@ -41,6 +41,7 @@ def text_filename(seq: str, id_: str) -> str:
     return f"{seq}_{id_}.txt"
 
 
-def text_digest(body: str) -> str:
-    """The manifest's ``text_sha256``: SHA-256 of a dump's body (article and comments)."""
-    return hashlib.sha256(body.encode()).hexdigest()
+def text_digest(text: str) -> str:
+    """SHA-256 of *text* as UTF-8, in hex: the manifest's ``text_sha256`` (of a dump's
+    body) and ``dump_sha256`` (of the whole dump file, written as UTF-8 with ``\n``)."""
+    return hashlib.sha256(text.encode()).hexdigest()

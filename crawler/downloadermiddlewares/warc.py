@@ -38,6 +38,7 @@ from crawler.warc.writer import (
     init_process_writer,
     process_close,
     process_write,
+    target_uri,
 )
 
 if TYPE_CHECKING:
@@ -127,7 +128,9 @@ class WarcCaptureMiddleware:
             date=now,
         )
         earlier = request.meta.get(META_EARLIER)
-        if earlier is not None and (earlier.uri != request.url or response.status != 200):
+        if earlier is not None and (
+            target_uri(earlier.uri) != exchange.target_uri or response.status != 200
+        ):
             earlier = None  # a redirect hop or an error page: never a revisit
         try:
             if self.pool is not None:

@@ -26,7 +26,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.archive.directory import Archive
 from crawler.archive.dumps import page_dump
 from crawler.archive.groups import GroupIndex
-from crawler.core.identity import format_seq, url_id
+from crawler.core.identity import format_seq, text_digest, url_id
 from crawler.core.items import FetchedPage, Memento, PageRef, WarcPointer, manifest_record
 from crawler.core.outcomes import NO_TEXT, OK
 from crawler.extract.stage import PageExtractor
@@ -190,7 +190,7 @@ async def reextract(
                 report.changed += 1
             out.write_dump(item.seq, item.id, dump)
             report.written += 1
-            item = dataclasses.replace(item, text_file=relative)
+            item = dataclasses.replace(item, text_file=relative, dump_sha256=text_digest(dump))
             if groups is not None:  # as the crawl's GroupPipeline
                 item = groups.add_page(item)
         elif only_changed:

@@ -1,13 +1,16 @@
-"""Is an archive what its manifest says? And does it reproduce another corpus?
+"""Is an archive what its manifest says?
 
 :func:`verify` reads everything once: every record of every closed WARC file (its
-digests recomputed, a ``warcinfo`` first), every manifest line (its WARC pointer opens
-a ``response`` or ``revisit`` record for its ``final_url``), every text dump (it parses,
-hashes to its line's ``text_sha256``, names its line's record), every line of the CDXJ
-index (sorted; each names a record of its type and URL, and each request, response and
-revisit record has its line). Each finding is a
-:class:`Problem` naming the file, the place and the id. :func:`compare` sets two
-manifests side by side, id by id (a rebuild against the published corpus).
+digests recomputed, a ``warcinfo`` first; where a file is damaged, the damaged bytes are
+one finding and reading goes on at the next record), every manifest line (its WARC
+pointer opens a ``response`` or ``revisit`` record for its ``final_url``), every text
+dump (the whole file hashes to its line's ``dump_sha256``, the body to ``text_sha256``,
+it names its line's record), every line of the CDXJ index (sorted; each names a record
+of its type and URL, and each request, response and revisit record has its line). Each
+finding is a :class:`Problem` naming the file, the place and the id; the :class:`Report`
+counts, per kind of thing checked, how many are fine and how many are not. Archives
+written before a check existed pass it with a note (dumps without ``dump_sha256``,
+target URIs that still carry the URL's fragment).
 """
 
 from __future__ import annotations
@@ -15,18 +18,22 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from crawler.archive.directory import Archive
 from crawler.core.identity import text_digest
 from crawler.warc.cdxj import INDEXED_RECORDS, parse_line, record_type, url_key
-from crawler.warc.reader import ScannedRecord, WarcDamage, scan_warc
+from crawler.warc.reader import DamagedRange, ScannedRecord, scan_warc
+from crawler.warc.writer import target_uri
 
 # The records a manifest line may point at.
 POINTED_AT = ("response", "revisit")
+# What is checked, in the order a summary names them.
+RECORDS, POINTERS, DUMPS, INDEX_LINES = "WARC records", "manifest pointers", "dumps", "index lines"
+CHECKED = (RECORDS, POINTERS, DUMPS, INDEX_LINES)
+Place = tuple[str, int]  # a WARC file's name and a byte in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,19 +53,65 @@ class Problem:
 
 
 @dataclass
+class Damage:
+    """A damaged range of a WARC file, and what pointed into it."""
+
+    file: str
+    range: DamagedRange
+    ids: list[str] = field(default_factory=list)  # manifest lines pointing into it
+    index_lines: int = 0
+
+    def message(self) -> str:
+        held = []
+        if self.ids:
+            more = " ..." if len(self.ids) > 10 else ""
+            held.append(f"the records of {len(self.ids)} manifest line(s) ("
+                        f"{', '.join(self.ids[:10])}{more})")  # fmt: skip
+        if self.index_lines:
+            held.append(f"{self.index_lines} indexed record(s)")
+        text = self.range.message + (f"; it held {' and '.join(held)}" if held else "")
+        return text + (f"; read on from byte {self.range.end}" if self.range.resumed else "")
+
+    def holds(self, place: Place) -> bool:
+        return place[0] == self.file and self.range.start <= place[1] < self.range.end
+
+
+@dataclass
 class Report:
     problems: list[Problem] = field(default_factory=list)
+    checked: Counter[str] = field(default_factory=Counter)  # per CHECKED kind
+    failed: Counter[str] = field(default_factory=Counter)  # of those, not fine
+    notes: Counter[str] = field(default_factory=Counter)  # accepted, but worth saying
+    damage: list[Damage] = field(default_factory=list)
     warc_files: int = 0
-    records: int = 0
     warc_bytes: int = 0
-    manifest_lines: int = 0
-    dumps: int = 0
-    index_lines: int = 0
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def records(self) -> int:
+        return self.checked[RECORDS]
+
+    @property
+    def dumps(self) -> int:
+        return self.checked[DUMPS]
+
+    @property
+    def index_lines(self) -> int:
+        return self.checked[INDEX_LINES]
+
+    @property
+    def manifest_lines(self) -> int:
+        return self.checked["manifest lines"]
+
+    def add(self, kind: str, where: str, id_: str | None, message: str) -> None:
+        self.problems.append(Problem(kind, where, id_, message))
+
+    def damaged(self, place: Place) -> Damage | None:
+        return next((d for d in self.damage if d.holds(place)), None)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -69,66 +122,80 @@ class Report:
             "manifest_lines": self.manifest_lines,
             "dumps": self.dumps,
             "index_lines": self.index_lines,
+            "damaged_ranges": len(self.damage),
+            "fine": {k: self.checked[k] - self.failed[k] for k in CHECKED},
+            "not_fine": {k: self.failed[k] for k in CHECKED},
+            "notes": dict(self.notes),
             "seconds": round(self.seconds, 3),
             "problems": dict(Counter(p.kind for p in self.problems)),
         }
 
+    def summary_lines(self) -> list[str]:
+        """The counts, before the list of problems: fine and not, per kind checked."""
+        lines = [
+            f"{kind}: {self.checked[kind]} checked, {self.checked[kind] - self.failed[kind]} "
+            f"fine, {self.failed[kind]} not" for kind in CHECKED
+        ]  # fmt: skip
+        if self.damage:
+            lines.append(f"damaged byte ranges: {len(self.damage)}")
+        lines += [f"note: {count} {what}" for what, count in self.notes.items()]
+        return lines
+
 
 def verify(archive: Archive) -> Report:
-    """Check every WARC record, manifest line and text dump of *archive*."""
+    """Check every WARC record, manifest line, text dump and index line of *archive*."""
     started = time.monotonic()
     report = Report()
-    indexable: dict[tuple[str, int], ScannedRecord] = {}
+    indexable: dict[Place, ScannedRecord] = {}
     records = _check_warcs(archive, report, indexable)
     latest = _check_manifest(archive, records, report)
     _check_dumps(archive, records, latest, report)
     _check_index(archive, indexable, report)
+    for damage in report.damage:  # once per range, with what it held
+        report.add("damaged", f"warc/{damage.file}@{damage.range.start}", None, damage.message())
     report.seconds = time.monotonic() - started
     return report
 
 
 def _check_warcs(
-    archive: Archive, report: Report, indexable: dict[tuple[str, int], ScannedRecord]
-) -> dict[tuple[str, int], ScannedRecord]:
+    archive: Archive, report: Report, indexable: dict[Place, ScannedRecord]
+) -> dict[Place, ScannedRecord]:
     """Digests of every record; returns the records lines may point at, by place, and
     fills *indexable* with those the index must list."""
     for leftover in sorted(archive.warc_dir.glob("*.open")):
-        report.problems.append(Problem(
-            "open", f"warc/{leftover.name}", None,
-            "left open by a crawl that did not finish (the next crawl closes it)",
-        ))  # fmt: skip
-    pointed: dict[tuple[str, int], ScannedRecord] = {}
+        why = "left open by a crawl that did not finish (the next crawl closes it)"
+        report.add("open", f"warc/{leftover.name}", None, why)
+    pointed: dict[Place, ScannedRecord] = {}
     for path in archive.warc_files():
         report.warc_files += 1
         report.warc_bytes += path.stat().st_size
         name = path.name
-        try:
-            for index, record in enumerate(scan_warc(path)):
-                report.records += 1
-                where = f"warc/{name}@{record.offset}"
-                if index == 0 and record.record_type != "warcinfo":
-                    report.problems.append(Problem(
-                        "warcinfo", where, None, f"first record is a {record.record_type}"
-                    ))  # fmt: skip
-                for part, ok in (("block", record.block_ok), ("payload", record.payload_ok)):
-                    if ok is False:
-                        report.problems.append(Problem(
-                            "digest", where, None,
-                            f"{part} digest does not match ({record.record_type} "
-                            f"{record.target_uri or ''})".rstrip(),
-                        ))  # fmt: skip
-                if record.record_type in POINTED_AT:
-                    pointed[(name, record.offset)] = record
-                if record.record_type in INDEXED_RECORDS:
-                    indexable[(name, record.offset)] = record
-        except WarcDamage as exc:
-            report.problems.append(Problem("damaged", f"warc/{name}", None, str(exc)))
+        for index, found in enumerate(scan_warc(path)):
+            if isinstance(found, DamagedRange):
+                report.damage.append(Damage(name, found))
+                continue
+            record, where = found, f"warc/{name}@{found.offset}"
+            report.checked[RECORDS] += 1
+            fine = True
+            if index == 0 and record.record_type != "warcinfo":
+                report.add("warcinfo", where, None, f"first record is a {record.record_type}")
+                fine = False
+            for part, ok in (("block", record.block_ok), ("payload", record.payload_ok)):
+                if ok is False:
+                    what = f"{record.record_type} {record.target_uri or ''}".rstrip()
+                    report.add("digest", where, None, f"{part} digest does not match ({what})")
+                    fine = False
+            report.failed[RECORDS] += not fine
+            if record.record_type in POINTED_AT:
+                pointed[(name, record.offset)] = record
+            if record.record_type in INDEXED_RECORDS:
+                indexable[(name, record.offset)] = record
     return pointed
 
 
 def _manifest_lines(archive: Archive, report: Report) -> Iterator[tuple[int, dict]]:
     if not archive.manifest_path.exists():
-        report.problems.append(Problem("manifest", "manifest.jsonl", None, "no manifest"))
+        report.add("manifest", "manifest.jsonl", None, "no manifest")
         return
     with archive.manifest_path.open("rb") as fh:
         for number, raw in enumerate(fh, 1):
@@ -137,170 +204,159 @@ def _manifest_lines(archive: Archive, report: Report) -> Iterator[tuple[int, dic
                 if not isinstance(line, dict) or not isinstance(line.get("id"), str):
                     raise ValueError("not a manifest line")
             except ValueError as exc:
-                report.problems.append(Problem(
-                    "manifest", f"manifest.jsonl:{number}", None, f"unreadable line: {exc}"
-                ))  # fmt: skip
+                report.add("manifest", f"manifest.jsonl:{number}", None, f"unreadable line: {exc}")
                 continue
             yield number, line
 
 
+def _pointer_problem(record: ScannedRecord | None, line: dict, report: Report) -> str | None:
+    """What is wrong with a line's pointer (None: nothing)."""
+    final_url = line.get("final_url")
+    if record is None:
+        return (f"no response or revisit record starts at byte {line.get('warc_offset')} "
+                f"of {line['warc_file']}")  # fmt: skip
+    if record.target_uri == target_uri(final_url or ""):
+        return None
+    if record.target_uri and target_uri(record.target_uri) == target_uri(final_url or ""):
+        # written before fragments were left out of WARC-Target-URI
+        report.notes["records with the URL's fragment in WARC-Target-URI (written before "
+                     "fragments were left out; accepted)"] += 1  # fmt: skip
+        return None
+    return f"record at byte {record.offset} of {line['warc_file']} is for " \
+           f"{record.target_uri}, not {final_url}"  # fmt: skip
+
+
 def _check_manifest(
-    archive: Archive, records: dict[tuple[str, int], ScannedRecord], report: Report
+    archive: Archive, records: dict[Place, ScannedRecord], report: Report
 ) -> dict[str, tuple[int, dict]]:
     """Every line's WARC pointer; returns, per dump, the last line that wrote it."""
     writers: dict[str, tuple[int, dict]] = {}
     for number, line in _manifest_lines(archive, report):
-        report.manifest_lines += 1
-        where, id_ = f"manifest.jsonl:{number}", line["id"]
+        report.checked["manifest lines"] += 1
+        id_ = line["id"]
         if line.get("warc_file") is not None:
-            record = records.get((line["warc_file"], line.get("warc_offset")))
-            if record is None:
-                message = (
-                    f"no response or revisit record starts at byte {line.get('warc_offset')} "
-                    f"of {line['warc_file']}"
-                )
-                report.problems.append(Problem("pointer", where, id_, message))
-            elif record.target_uri != line.get("final_url"):
-                report.problems.append(Problem(
-                    "pointer", where, id_,
-                    f"record at byte {record.offset} of {line['warc_file']} is for "
-                    f"{record.target_uri}, not {line.get('final_url')}",
-                ))  # fmt: skip
+            report.checked[POINTERS] += 1
+            place = (line["warc_file"], line.get("warc_offset"))
+            record = records.get(place)  # type: ignore[arg-type]
+            if record is None and (damage := report.damaged(place)) is not None:
+                damage.ids.append(id_)  # said once, with its range
+                report.failed[POINTERS] += 1
+            elif (message := _pointer_problem(record, line, report)) is not None:
+                report.add("pointer", f"manifest.jsonl:{number}", id_, message)
+                report.failed[POINTERS] += 1
         if line.get("text_file") and line.get("text_sha256"):
             writers[line["text_file"]] = (number, line)  # a later line's dump replaced it
     return writers
 
 
+def _dump_problems(
+    archive: Archive, text_file: str, number: int, line: dict, record: ScannedRecord | None,
+    report: Report,
+) -> list[str]:  # fmt: skip
+    """What is wrong with one dump, against the line that wrote it."""
+    raw = (archive.root / text_file).read_bytes()
+    found = []
+    if line.get("dump_sha256") is None:
+        report.notes["dumps without a recorded file digest (written before dump_sha256: "
+                     "their front matter is not checked)"] += 1  # fmt: skip
+    elif text_digest(raw.decode("utf-8", "surrogateescape")) != line["dump_sha256"]:
+        found.append(f"the file does not hash to the dump_sha256 of manifest.jsonl:{number} "
+                     "(edited since it was written)")  # fmt: skip
+    try:
+        meta, body = archive.read_dump(text_file)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return [*found, f"unreadable: {exc}"]
+    if text_digest(body) != line["text_sha256"]:
+        found.append(f"body does not hash to the text_sha256 of manifest.jsonl:{number}")
+    if record is not None and meta.get("warc_record_id") != record.record_id:
+        found.append(f"warc_record_id {meta.get('warc_record_id')} is not the record of "
+                     f"manifest.jsonl:{number} ({record.record_id})")  # fmt: skip
+    return found
+
+
 def _check_dumps(
     archive: Archive,
-    records: dict[tuple[str, int], ScannedRecord],
+    records: dict[Place, ScannedRecord],
     writers: dict[str, tuple[int, dict]],
     report: Report,
 ) -> None:
     on_disk = {f"text/{p.name}" for p in archive.text_dir.glob("*.txt")}
     for text_file, (number, line) in sorted(writers.items()):
         id_ = line["id"]
+        report.checked[DUMPS] += 1
         if text_file not in on_disk:
-            report.problems.append(Problem(
-                "missing dump", text_file, id_, f"manifest.jsonl:{number} points at it"
-            ))  # fmt: skip
+            report.add("missing dump", text_file, id_, f"manifest.jsonl:{number} points at it")
+            report.failed[DUMPS] += 1
             continue
-        report.dumps += 1
-        try:
-            meta, body = archive.read_dump(text_file)
-        except (ValueError, UnicodeDecodeError) as exc:
-            report.problems.append(Problem("dump", text_file, id_, f"unreadable: {exc}"))
-            continue
-        if text_digest(body) != line["text_sha256"]:
-            report.problems.append(Problem(
-                "dump", text_file, id_,
-                f"body does not hash to the text_sha256 of manifest.jsonl:{number}",
-            ))  # fmt: skip
-        record = records.get((line.get("warc_file"), line.get("warc_offset")))
-        if record is not None and meta.get("warc_record_id") != record.record_id:
-            report.problems.append(Problem(
-                "dump", text_file, id_,
-                f"warc_record_id {meta.get('warc_record_id')} is not the record of "
-                f"manifest.jsonl:{number} ({record.record_id})",
-            ))  # fmt: skip
+        record = records.get((line.get("warc_file"), line.get("warc_offset")))  # type: ignore[arg-type]
+        problems = _dump_problems(archive, text_file, number, line, record, report)
+        for message in problems:
+            report.add("dump", text_file, id_, message)
+        report.failed[DUMPS] += bool(problems)
     for orphan in sorted(on_disk - set(writers)):
-        report.problems.append(Problem("orphan dump", orphan, None, "no manifest line writes it"))
+        report.add("orphan dump", orphan, None, "no manifest line writes it")
 
 
-def _check_index(
-    archive: Archive, indexable: dict[tuple[str, int], ScannedRecord], report: Report
-) -> None:
+def _index_line_problem(
+    line: str, indexable: dict[Place, ScannedRecord], report: Report, seen: dict[str, set]
+) -> str | None:
+    """What is wrong with one index line (None: nothing, or said with a damaged range)."""
+    try:
+        key, stamp, fields = parse_line(line)
+        place = (fields["filename"], int(fields["offset"]))
+        url = fields["url"]
+    except (ValueError, KeyError) as exc:
+        return f"unreadable: {exc!r}"
+    record, kind = indexable.get(place), record_type(fields)
+    if record is None and (damage := report.damaged(place)) is not None:
+        damage.index_lines += 1
+        return ""  # counted as not fine, said once with its range
+    if record is None or record.record_type != kind:
+        return f"no {kind} record starts at byte {place[1]} of {place[0]}"
+    if record.target_uri != fields.get("via", url):
+        return (f"the record at byte {place[1]} of {place[0]} is for {record.target_uri}, "
+                f"not {fields.get('via', url)}")  # fmt: skip
+    if key != url_key(url):
+        return f"key {key} is not the SURT of {url}"
+    if "via" in fields:
+        seen["aliased"].add((*place, url, stamp))
+    elif place in seen["listed"]:
+        return f"a second line for the record at byte {place[1]} of {place[0]}"
+    else:
+        seen["listed"].add(place)
+    return None
+
+
+def _check_index(archive: Archive, indexable: dict[Place, ScannedRecord], report: Report) -> None:
     """The index lists every indexable record once, under its URL's key, in sorted order,
     and every memento again under its own page."""
     path, where = archive.index_path, "indexes/index.cdxj"
     if not path.exists():
         if indexable:
-            report.problems.append(Problem(
-                "index", where, None, "no CDXJ index (scrapy index writes it)"
-            ))  # fmt: skip
+            report.add("index", where, None, "no CDXJ index (scrapy index writes it)")
         return
-    listed: set[tuple[str, int]] = set()
-    aliased: set[tuple[str, int, str, str]] = set()
+    seen: dict[str, set] = {"listed": set(), "aliased": set()}
     previous = ""
-
-    def problem(number: int, message: str) -> None:
-        report.problems.append(Problem("index", f"{where}:{number}", None, message))
-
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
-            report.index_lines += 1
-            if line < previous:
-                problem(number, "out of order")
+            report.checked[INDEX_LINES] += 1
+            problems = ["out of order"] if line < previous else []
             previous = line
-            try:
-                key, stamp, fields = parse_line(line)
-                place = (fields["filename"], int(fields["offset"]))
-                url = fields["url"]
-            except (ValueError, KeyError) as exc:
-                problem(number, f"unreadable: {exc!r}")
-                continue
-            record, kind = indexable.get(place), record_type(fields)
-            if record is None or record.record_type != kind:
-                problem(number, f"no {kind} record starts at byte {place[1]} of {place[0]}")
-            elif record.target_uri != fields.get("via", url):
-                problem(number, f"the record at byte {place[1]} of {place[0]} is for "
-                                f"{record.target_uri}, not {fields.get('via', url)}")  # fmt: skip
-            elif key != url_key(url):
-                problem(number, f"key {key} is not the SURT of {url}")
-            elif "via" in fields:
-                aliased.add((*place, url, stamp))
-            elif place in listed:
-                problem(number, f"a second line for the record at byte {place[1]} of {place[0]}")
-            else:
-                listed.add(place)
-    for name, offset in sorted(indexable.keys() - listed):
+            found = _index_line_problem(line, indexable, report, seen)
+            problems += [found] if found else []
+            report.failed[INDEX_LINES] += bool(problems) or found == ""
+            for message in problems:
+                report.add("index", f"{where}:{number}", None, message)
+    for name, offset in sorted(indexable.keys() - seen["listed"]):
         record = indexable[(name, offset)]
-        report.problems.append(Problem(
-            "index", f"warc/{name}@{offset}", None,
-            f"{record.record_type} {record.target_uri} is not in the index "
-            "(scrapy index rebuilds it)",
-        ))  # fmt: skip
+        what = f"{record.record_type} {record.target_uri}"
+        report.add("index", f"warc/{name}@{offset}", None,
+                   f"{what} is not in the index (scrapy index rebuilds it)")  # fmt: skip
     for alias in archive.memento_aliases():
-        if (alias.warc_file, alias.warc_offset) in indexable and tuple(alias) not in aliased:
-            report.problems.append(Problem(
-                "index", where, None,
-                f"the memento at byte {alias.warc_offset} of {alias.warc_file} is not listed "
-                f"under {alias.original} at {alias.timestamp} (scrapy index rebuilds it)",
-            ))  # fmt: skip
-
-
-# -- a rebuild against a reference ------------------------------------------------------------
-IDENTICAL, CHANGED, OUTCOME_DIFFERS = "identical", "changed", "outcome differs"
-MISSING_HERE, EXTRA_HERE = "missing here", "extra here"
-STATUSES = (IDENTICAL, CHANGED, OUTCOME_DIFFERS, MISSING_HERE, EXTRA_HERE)
-
-
-def latest_lines(lines: Iterable[dict]) -> dict[str, dict]:
-    """The last line of each id: what a manifest says of it now."""
-    return {line["id"]: line for line in lines if isinstance(line.get("id"), str)}
-
-
-def read_manifest_lines(path: str | Path) -> Iterator[dict]:
-    with Path(path).open("rb") as fh:
-        for raw in fh:
-            if raw.endswith(b"\n") and raw.strip():
-                yield json.loads(raw)
-
-
-def compare(here: Iterable[dict], reference: Iterable[dict]) -> dict[str, str]:
-    """Per id: identical | changed | outcome differs | missing here | extra here."""
-    mine, theirs = latest_lines(here), latest_lines(reference)
-    found: dict[str, str] = {}
-    for id_, ref in theirs.items():
-        line = mine.get(id_)
-        if line is None:
-            found[id_] = MISSING_HERE
-        elif line.get("outcome") != ref.get("outcome"):
-            found[id_] = OUTCOME_DIFFERS
-        elif line.get("text_sha256") != ref.get("text_sha256"):
-            found[id_] = CHANGED
-        else:
-            found[id_] = IDENTICAL
-    for id_ in mine.keys() - theirs.keys():
-        found[id_] = EXTRA_HERE
-    return dict(sorted(found.items()))
+        if (alias.warc_file, alias.warc_offset) in indexable and tuple(alias) not in seen[
+            "aliased"
+        ]:
+            report.add("index", where, None,
+                       f"the memento at byte {alias.warc_offset} of {alias.warc_file} is not "
+                       f"listed under {alias.original} at {alias.timestamp} (scrapy index "
+                       "rebuilds it)")  # fmt: skip

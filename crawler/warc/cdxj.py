@@ -24,6 +24,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from crawler.warc.writer import target_uri
+
 INDEXED_RECORDS = ("response", "revisit", "request")
 
 
@@ -80,10 +82,11 @@ def _digits(iso: str) -> str:
 
 def indexed_as(line: dict) -> tuple[str, str]:
     """The URL and 14-digit timestamp under which the index lists the capture of a
-    manifest *line*: a memento's own page and date, else the URL fetched, when."""
+    manifest *line*: a memento's own page and date, else the URL fetched, when (either
+    without its fragment, as records name their URL)."""
     if line.get("memento_datetime"):
-        return line["url"], _digits(line["memento_datetime"])
-    return line["final_url"], _digits(line["fetched_at"])
+        return target_uri(line["url"]), _digits(line["memento_datetime"])
+    return target_uri(line["final_url"]), _digits(line["fetched_at"])
 
 
 def url_key(url: str) -> str:

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastwarc.warc import ArchiveIterator as FastIterator
 from fastwarc.warc import WarcRecordType
@@ -31,10 +32,6 @@ _NAMES = {
 _HTTP = WarcRecordType.response | WarcRecordType.request
 
 
-class WarcDamage(Exception):
-    """The file cannot be read on: a corrupt gzip member, or a last one cut short."""
-
-
 @dataclass(frozen=True, slots=True)
 class ScannedRecord:
     """One record as found: where it starts, what it is, and whether its digests hold."""
@@ -47,36 +44,104 @@ class ScannedRecord:
     payload_ok: bool | None  # None: no payload digest declared, or not checked (revisit)
 
 
-def scan_warc(path: str | Path) -> Iterator[ScannedRecord]:
-    """Every record of a WARC file with its digests checked; WarcDamage where it breaks."""
+@dataclass(frozen=True, slots=True)
+class DamagedRange:
+    """Bytes of a WARC file that cannot be read: from *start* (the first byte past the last
+    whole record) to *end* (where a record could be read again, or the end of the file)."""
+
+    start: int
+    end: int
+    message: str
+    resumed: bool  # reading went on at *end* (False: nothing readable after it)
+
+
+def scan_warc(path: str | Path) -> Iterator[ScannedRecord | DamagedRange]:
+    """Every record of a WARC file with its digests checked. Where the file is damaged
+    (a corrupt gzip member, a last one cut short), one :class:`DamagedRange`, and reading
+    goes on at the next gzip member that starts a WARC record."""
+    start: int | None = 0
+    while start is not None:
+        start = yield from _scan_from(path, start)
+
+
+def _scan_from(path: str | Path, start: int) -> Iterator[ScannedRecord | DamagedRange]:
+    """The records from byte *start* on, up to the end or to damage (then its range);
+    returns where to read on (None: the end)."""
     last: int | None = None
-    try:
-        for record in FastIterator(str(path), parse_http=False):
-            headers = record.headers
-            block_ok = (
-                record.verify_block_digest(consume=False)
-                if headers.get("WARC-Block-Digest")
-                else None
-            )
-            payload_ok = None
-            if headers.get("WARC-Payload-Digest") and record.record_type & _HTTP:
-                record.parse_http()
-                payload_ok = record.verify_payload_digest(consume=False)
-            last = record.stream_pos
-            yield ScannedRecord(
-                offset=record.stream_pos,
-                record_type=_NAMES.get(int(record.record_type), "unknown"),
-                target_uri=_uri(headers.get("WARC-Target-URI")),
-                record_id=record.record_id,
-                block_ok=block_ok,
-                payload_ok=payload_ok,
-            )
-    except OSError as exc:
-        where = "from its first byte" if last is None else f"after the record at byte {last}"
-        raise WarcDamage(f"unreadable {where}: {exc}") from None
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        try:
+            for record in FastIterator(fh, parse_http=False):
+                last = record.stream_pos
+                yield _scanned(record)
+        except OSError as exc:
+            return (yield from _damage(path, start, last, f"unreadable: {exc}"))
     if last is not None and not _member_is_whole(path, last):
         # A cut in the last gzip member reads as a shorter record, not as an error.
-        raise WarcDamage(f"the record at byte {last} is cut short (a truncated file)")
+        return (yield from _damage(path, start, last, "cut short (a truncated file?)"))
+    return None
+
+
+def _damage(path: str | Path, start: int, last: int | None, why: str) -> Iterator[DamagedRange]:
+    """The range from the end of the last whole record read (or *start*: none was; or
+    the start of the last record read, when it is not whole) to the next record."""
+    begin = start if last is None else next(member_ends(path, last), last)
+    resume = next_record_start(path, begin + 1)
+    end = resume if resume is not None else Path(path).stat().st_size
+    yield DamagedRange(begin, end, f"bytes {begin} to {end} {why}", resume is not None)
+    return resume
+
+
+def _scanned(record: Any) -> ScannedRecord:
+    headers = record.headers
+    block_ok = (
+        record.verify_block_digest(consume=False) if headers.get("WARC-Block-Digest") else None
+    )
+    payload_ok = None
+    if headers.get("WARC-Payload-Digest") and record.record_type & _HTTP:
+        record.parse_http()
+        payload_ok = record.verify_payload_digest(consume=False)
+    return ScannedRecord(
+        offset=record.stream_pos,
+        record_type=_NAMES.get(int(record.record_type), "unknown"),
+        target_uri=_uri(headers.get("WARC-Target-URI")),
+        record_id=record.record_id,
+        block_ok=block_ok,
+        payload_ok=payload_ok,
+    )
+
+
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def next_record_start(path: str | Path, start: int) -> int | None:
+    """The first offset from *start* on where a gzip member begins whose text starts as a
+    WARC record does (``WARC/``): where reading can go on past damage."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        position, tail = start, b""
+        while chunk := fh.read(1 << 20):
+            data = tail + chunk
+            base = position - len(tail)
+            found = data.find(_GZIP_MAGIC)
+            while found != -1:
+                if _starts_a_record(path, base + found):
+                    return base + found
+                found = data.find(_GZIP_MAGIC, found + 1)
+            tail = data[-(len(_GZIP_MAGIC) - 1) :]
+            position += len(chunk)
+    return None
+
+
+def _starts_a_record(path: str | Path, offset: int) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        head = fh.read(4096)
+    try:
+        text = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, 16)
+    except zlib.error:
+        return False
+    return text.startswith(b"WARC/")
 
 
 def _uri(value: str | None) -> str | None:

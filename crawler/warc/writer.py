@@ -63,6 +63,18 @@ class HttpExchange:
     ip_address: str | None = None
     date: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    @property
+    def target_uri(self) -> str:
+        """``WARC-Target-URI``: the URL as requested, without its fragment (a fragment
+        never goes on the wire; Heritrix, wget and Browsertrix write it so too)."""
+        return target_uri(self.url)
+
+
+def target_uri(url: str) -> str:
+    """*url* as a record's ``WARC-Target-URI``: without its fragment, every other
+    character as given (urldefrag would also drop an empty ``?``)."""
+    return url.partition("#")[0]
+
 
 class _RawStatusAndHeaders(StatusAndHeaders):
     """Header block serialised as the original bytes (values are latin-1 decoded)."""
@@ -277,9 +289,9 @@ class WarcWriter:
             if earlier.record_id:
                 warc_headers["WARC-Refers-To"] = earlier.record_id
             return self._writer.create_revisit_record(
-                exchange.url,
+                exchange.target_uri,
                 digest,
-                earlier.uri,
+                target_uri(earlier.uri),
                 earlier.date,
                 http_headers=http_resp,
                 warc_headers_dict=warc_headers,
@@ -287,7 +299,7 @@ class WarcWriter:
         # Given the digest, warcio does not hash the payload again (only the block).
         warc_headers["WARC-Payload-Digest"] = digest
         return self._writer.create_warc_record(
-            exchange.url,
+            exchange.target_uri,
             "response",
             payload=BytesIO(exchange.body),
             length=len(exchange.body),
@@ -309,7 +321,7 @@ class WarcWriter:
             is_http_request=True,
         )
         return self._writer.create_warc_record(
-            exchange.url,
+            exchange.target_uri,
             "request",
             payload=BytesIO(exchange.request_body),
             length=len(exchange.request_body),

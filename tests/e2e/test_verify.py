@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from crawler.archive.directory import Archive
-from crawler.tools.verify import compare, verify
+from crawler.tools.compare import compare
+from crawler.tools.verify import verify
 from tests.support.crawl import ROOT, CrawlResult
 
 
@@ -55,9 +56,11 @@ def test_a_good_archive_passes(archive: Archive):
     assert report.ok, [str(p) for p in report.problems]
     assert report.records > 20 and report.dumps == len({line["text_file"] for line in lines_of(
         archive) if line["text_file"]})  # fmt: skip
+    assert report.failed.total() == 0 and not report.notes  # a fresh crawl: every dump hashed
     result = run_verify(str(archive.root))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("OK: 1 WARC files")
+    assert f"  dumps: {report.dumps} checked, {report.dumps} fine, 0 not" in result.stdout
 
 
 def test_a_flipped_byte_in_a_payload_is_a_digest_failure(archive: Archive):
@@ -82,8 +85,8 @@ def test_a_truncated_member_is_damage(archive: Archive):
     data = path.read_bytes()
     path.write_bytes(data[:-40])  # into the last record's gzip member
     [problem] = [p for p in verify(archive).problems if p.kind == "damaged"]
-    assert problem.where == f"warc/{path.name}"
-    assert problem.message.endswith("is cut short (a truncated file)")
+    assert problem.where.startswith(f"warc/{path.name}@")
+    assert "cut short" in problem.message and "read on" not in problem.message
 
 
 def test_a_corrupt_member_is_damage(archive: Archive):
@@ -92,8 +95,8 @@ def test_a_corrupt_member_is_damage(archive: Archive):
     data[len(data) // 2] ^= 0xFF  # inside some member's compressed bytes
     path.write_bytes(bytes(data))
     [problem] = [p for p in verify(archive).problems if p.kind == "damaged"]
-    assert problem.where == f"warc/{path.name}"
-    assert problem.message.startswith("unreadable after the record at byte ")
+    assert problem.where.startswith(f"warc/{path.name}@")
+    assert "unreadable" in problem.message
 
 
 def test_an_edited_dump_and_a_deleted_dump_are_named(archive: Archive):
@@ -104,10 +107,12 @@ def test_an_edited_dump_and_a_deleted_dump_are_named(archive: Archive):
     body = body.replace(" ", "  ", 1)  # in the article body, whatever the page says
     path.write_text(front + fence + body, encoding="utf-8")
     (archive.root / deleted["text_file"]).unlink()
-    found = kinds(archive)
-    assert ("dump", edited["text_file"], edited["id"]) in found
+    report = verify(archive)
+    found = [(p.kind, p.where, p.id) for p in report.problems]
+    # the file no longer hashes to dump_sha256, its body not to text_sha256
+    assert found.count(("dump", edited["text_file"], edited["id"])) == 2
     assert ("missing dump", deleted["text_file"], deleted["id"]) in found
-    assert len(found) == 2
+    assert len(found) == 3 and report.failed["dumps"] == 2
 
 
 def test_a_pointer_off_by_one_record_is_named(archive: Archive):
@@ -158,3 +163,50 @@ def test_against_a_reference_manifest(archive: Archive, tmp_path: Path):
     same = run_verify(str(archive.root), "--against", str(archive.manifest_path), "--json")
     assert same.returncode == 0
     assert json.loads(same.stdout)["comparison"]["counts"]["identical"] == len(lines)
+
+
+def test_an_edit_in_a_dumps_front_matter_is_found(archive: Archive):
+    """Three characters of the date line: the body is untouched, the file's digest is not."""
+    line = next(x for x in lines_of(archive) if x["text_file"] and x.get("date"))
+    path = archive.root / line["text_file"]
+    text = path.read_text(encoding="utf-8")
+    year = line["date"][:4]
+    assert f"date: '{year}" in text and year != "1999"  # (quoted: a YAML date as a string)
+    path.write_text(text.replace(f"date: '{year}", "date: '1999", 1), encoding="utf-8")
+    [problem] = verify(archive).problems
+    assert (problem.kind, problem.where, problem.id) == ("dump", line["text_file"], line["id"])
+    assert "does not hash to the dump_sha256" in problem.message
+
+
+def test_flipped_bytes_mid_file_are_one_range_and_later_records_are_judged(archive: Archive):
+    """A few bytes flipped inside a response record that a line points at, with records
+    after it: one problem names the damaged range and that line; reading resumes at the
+    next record, so every later pointer is judged (and fine)."""
+    lines = [x for x in lines_of(archive) if x["warc_file"]]
+    line = lines[len(lines) // 3]
+    later = [x for x in lines if x["warc_offset"] > line["warc_offset"]]
+    assert len(later) >= 3
+    [path] = archive.warc_files()
+    data = bytearray(path.read_bytes())
+    start, end = line["warc_offset"], member_end(bytes(data), line["warc_offset"])
+    for i in range(3):
+        data[(start + end) // 2 + i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    report = verify(archive)
+    damaged = [p for p in report.problems if p.kind == "damaged"]
+    assert len(damaged) == 1
+    assert damaged[0].where == f"warc/{path.name}@{start}"
+    assert line["id"] in damaged[0].message and f"read on from byte {end}" in damaged[0].message
+    assert not [p for p in report.problems if p.kind == "pointer"]  # said once, in the range
+    assert report.failed["manifest pointers"] == 1
+    assert report.checked["manifest pointers"] == len(lines)
+    assert report.checked["WARC records"] > 0 and report.failed["WARC records"] == 0
+    result = run_verify(str(archive.root))
+    assert result.returncode == 1
+    out = result.stdout.splitlines()
+    summary = next(i for i, x in enumerate(out) if x.startswith("  manifest pointers:"))
+    problem = next(i for i, x in enumerate(out) if ": damaged: " in x)
+    assert summary < problem  # the counts come before the list
+    assert (
+        out[summary] == f"  manifest pointers: {len(lines)} checked, {len(lines) - 1} fine, 1 not"
+    )

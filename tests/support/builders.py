@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from crawler.core.items import MANIFEST_FIELDS, ManifestRecord
+from crawler.warc.writer import HttpExchange
 
 
 def manifest_record(**fields: Any) -> ManifestRecord:
@@ -36,3 +38,25 @@ def ok_record(**fields: Any) -> ManifestRecord:
 def manifest_line(record: ManifestRecord) -> bytes:
     """*record* as its line in ``manifest.jsonl``."""
     return (json.dumps(dataclasses.asdict(record)) + "\n").encode()
+
+
+def http_exchange(url="http://example.org/a?b=1", body=b"<html>hi</html>", **kw) -> HttpExchange:
+    """An HTTP exchange as the WARC writer gets one (repeated and non-ASCII headers)."""
+    defaults = dict(
+        url=url,
+        method="GET",
+        request_headers=[(b"User-Agent", b"test"), (b"Accept-Encoding", b"gzip, deflate")],
+        response_headers=[
+            (b"Content-Type", b"text/html"),
+            (b"Set-Cookie", b"a=1"),
+            (b"Set-Cookie", b"b=2"),
+            (b"X-Odd", "caf\xe9".encode("latin-1")),
+            (b"Content-Length", str(len(body)).encode()),
+        ],
+        status=200,
+        body=body,
+        ip_address="127.0.0.1",
+        date=datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC),
+    )
+    defaults.update(kw)
+    return HttpExchange(**defaults)

@@ -1,40 +1,19 @@
 import os
 import subprocess
-from datetime import UTC, datetime
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.warc.reader import iter_records, read_record_at
 from crawler.warc.writer import (
-    HttpExchange,
     WarcWriter,
     request_target,
     response_headers_for_record,
     status_line,
+    target_uri,
 )
+from tests.support.builders import http_exchange as exchange
 from tests.support.crawl import BIN
-
-
-def exchange(url="http://example.org/a?b=1", body=b"<html>hi</html>", **kw) -> HttpExchange:
-    defaults = dict(
-        url=url,
-        method="GET",
-        request_headers=[(b"User-Agent", b"test"), (b"Accept-Encoding", b"gzip, deflate")],
-        response_headers=[
-            (b"Content-Type", b"text/html"),
-            (b"Set-Cookie", b"a=1"),
-            (b"Set-Cookie", b"b=2"),
-            (b"X-Odd", "caf\xe9".encode("latin-1")),
-            (b"Content-Length", str(len(body)).encode()),
-        ],
-        status=200,
-        body=body,
-        ip_address="127.0.0.1",
-        date=datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC),
-    )
-    defaults.update(kw)
-    return HttpExchange(**defaults)
 
 
 def test_exchange_becomes_linked_response_and_request(tmp_path):
@@ -150,3 +129,13 @@ def test_warcinfo_payload_lines(tmp_path):
         break
     for line in ("software: x/1", "robots: obey", "format: WARC File Format 1.0"):
         assert line in text
+
+
+def test_a_fragment_stays_out_of_the_target_uri_and_the_request_line(tmp_path):
+    writer = WarcWriter(tmp_path)
+    writer.write_exchange(exchange(url="http://example.org/a?b=1#comment-949890"))
+    writer.close()
+    [path] = list(tmp_path.glob("*.warc.gz"))
+    targets = [r.rec_headers.get_header("WARC-Target-URI") for r in iter_records(path)][1:]
+    assert targets == ["http://example.org/a?b=1", "http://example.org/a?b=1"]
+    assert target_uri("http://example.org/a?#x") == "http://example.org/a?"  # the rest as given

@@ -1,6 +1,6 @@
 """MinHash libraries on 10,000 article bodies: datasketch against rensa.
 
-Same shingles (5-word, as crawler.archive.groups makes them), 128 permutations, fixed
+Same shingles (5-word, as crawler.extract.minhash makes them), 128 permutations, fixed
 seed: seconds to sign every body, and whether the two agree on the pairs that matter
 (syndicated copies >= 0.8 estimated Jaccard, different stories < 0.3).
 
@@ -84,7 +84,7 @@ def group(bodies: list[str]) -> None:
     from pathlib import Path
 
     from crawler.archive.groups import GroupIndex
-    from crawler.extract.minhash import signature
+    from crawler.extract.minhash import signed
 
     expected = len(bodies) // 10  # one story and its two copies in every ten bodies
     for mode in ("one by one", "bulk"):
@@ -97,8 +97,9 @@ def group(bodies: list[str]) -> None:
             with index.bulk() if mode == "bulk" else contextlib.nullcontext():
                 for n, text in enumerate(bodies):
                     sha = hashlib.sha256(text.encode()).hexdigest()
+                    sig, size = signed(text)  # as the workers sign (containment needs size)
                     index.add(f"{n:016x}", f"http://outlet{n % 7}.example/{n}", sha,
-                              signature(text), f"2026-12-01T00:00:{n % 60:02d}Z")  # fmt: skip
+                              sig, f"2026-12-01T00:00:{n % 60:02d}Z", size)  # fmt: skip
             added = time.perf_counter() - started
             groups = list(index.groups())
             listed = time.perf_counter() - started - added

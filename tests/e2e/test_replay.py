@@ -139,7 +139,7 @@ def test_the_index_lists_every_record_once_sorted(runs: Runs):
     }
     result = scrapy("verify", str(runs.archive))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{len(lines)} index lines" in result.stdout
+    assert f"index lines: {len(lines)} checked, {len(lines)} fine, 0 not" in result.stdout
 
 
 def test_scrapy_index_rebuilds_it_and_verify_finds_a_stale_one(runs: Runs, tmp_path: Path):

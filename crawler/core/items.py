@@ -175,9 +175,8 @@ class Article:
     language: str | None = None
     tags: tuple[str, ...] = ()
     comments: str | None = None  # reader comments, markdown (only with EXTRACT_COMMENTS)
-    # Words of the article (comments not counted), whatever its script, and the MinHash
-    # of its text for syndication groups: both computed by the extraction stage where the
-    # article is made (an extraction worker), not in the crawler process.
+    # Words (comments not counted) and MinHash of the text, for groups: computed by the
+    # extraction stage where the article is made (a worker), not in the crawler process.
     words: int = field(default=0, compare=False)
     minhash: tuple[int, ...] = field(default=(), compare=False, repr=False)
     shingles: int = field(default=0, compare=False)  # distinct 5-word shingles signed

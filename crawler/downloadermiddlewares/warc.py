@@ -30,14 +30,12 @@ from crawler.core.keys import (
 from crawler.core.timefmt import iso_utc
 from crawler.extensions.archive import archive_of
 from crawler.extract.workers import start_worker, timed_call, worker_context
+from crawler.warc.process import init_process_writer, process_close, process_write
 from crawler.warc.writer import (
     HttpExchange,
     WarcOptionError,
     WarcWriteError,
     WarcWriter,
-    init_process_writer,
-    process_close,
-    process_write,
     target_uri,
 )
 

@@ -91,22 +91,6 @@ class Report:
     def ok(self) -> bool:
         return not self.problems
 
-    @property
-    def records(self) -> int:
-        return self.checked[RECORDS]
-
-    @property
-    def dumps(self) -> int:
-        return self.checked[DUMPS]
-
-    @property
-    def index_lines(self) -> int:
-        return self.checked[INDEX_LINES]
-
-    @property
-    def manifest_lines(self) -> int:
-        return self.checked["manifest lines"]
-
     def add(self, kind: str, where: str, id_: str | None, message: str) -> None:
         self.problems.append(Problem(kind, where, id_, message))
 
@@ -117,11 +101,11 @@ class Report:
         return {
             "ok": self.ok,
             "warc_files": self.warc_files,
-            "records": self.records,
+            "records": self.checked[RECORDS],
             "warc_bytes": self.warc_bytes,
-            "manifest_lines": self.manifest_lines,
-            "dumps": self.dumps,
-            "index_lines": self.index_lines,
+            "manifest_lines": self.checked["manifest lines"],
+            "dumps": self.checked[DUMPS],
+            "index_lines": self.checked[INDEX_LINES],
             "damaged_ranges": len(self.damage),
             "fine": {k: self.checked[k] - self.failed[k] for k in CHECKED},
             "not_fine": {k: self.failed[k] for k in CHECKED},

@@ -38,7 +38,7 @@ def copy(crawl: CrawlResult, tmp_path: Path) -> Path:
 
 def test_a_crawl_ends_with_its_index_and_report(crawl: CrawlResult):
     report = verify(Archive(crawl.archive))
-    assert report.ok and report.index_lines >= 2 * len(crawl.manifest)
+    assert report.ok and report.checked["index lines"] >= 2 * len(crawl.manifest)
     assert crawl.run_record["counters"]["index/files_added"] == len(crawl.warc_files())
     [name] = [p.stem for p in (crawl.archive / "runs").glob("*.json")]
     assert (crawl.archive / "reports" / f"{name}.html").is_file()

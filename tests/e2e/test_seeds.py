@@ -248,4 +248,4 @@ def test_killed_run_resumes_without_loss_or_duplicates(site: SiteServer, tmp_pat
     # record of every file has its index line, and the index no other
     report = verify(Archive(archive))
     assert report.ok, [str(p) for p in report.problems[:5]]
-    assert report.index_lines >= 2 * len(urls)
+    assert report.checked["index lines"] >= 2 * len(urls)

@@ -40,7 +40,7 @@ def assert_warcs_point_right(result: CrawlResult, lines: dict) -> None:
             meta, _ = archive.read_dump(line["text_file"])
             assert meta["warc_record_id"] == record.rec_headers.get_header("WARC-Record-ID")
     report = verify(archive)  # the index the run ended with included
-    assert report.ok and report.index_lines, [str(p) for p in report.problems]
+    assert report.ok and report.checked["index lines"], [str(p) for p in report.problems]
 
 
 def test_warc_disabled(site: SiteServer, tmp_path: Path):

@@ -52,8 +52,10 @@ def archive_of(crawler: Crawler) -> Archive:
 
 
 def job_of(crawler: Crawler) -> Job | None:
-    """The distributed job this crawl is a worker of (None outside ``JOB``)."""
-    return _extension(crawler).job
+    """The distributed job this crawl is a worker of (None outside ``JOB``, and where the
+    archive extension is not enabled: ``scrapy fetch``, a component test)."""
+    extension = crawler.get_extension(ArchiveExtension)
+    return extension.job if extension is not None else None
 
 
 def open_archive(settings: BaseSettings) -> tuple[Archive, Job | None, Recovery]:

@@ -6,7 +6,7 @@ The rules are data (``crawler/extract/rules/access.toml``, plus a user file name
 fires when every condition it gives holds; the first that fires labels the page, with
 its evidence: the rule's name and the text its regex matched (short). Runs where the
 article is extracted (the extraction worker: it has the decoded page and the article)
-and, on small non-article responses, in the downloader (crawler.access_policy), which
+and, on small non-article responses, in the downloader (crawler.downloadermiddlewares.access), which
 retries challenges and rate limits later.
 """
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.archive.directory import Archive
+from crawler.archive.dumps import split_dump
 from crawler.core.identity import text_digest
 from crawler.warc.cdxj import INDEXED_RECORDS, parse_line, record_type, url_key
 from crawler.warc.reader import DamagedRange, ScannedRecord, scan_warc
@@ -237,18 +238,21 @@ def _dump_problems(
     archive: Archive, text_file: str, number: int, line: dict, record: ScannedRecord | None,
     report: Report,
 ) -> list[str]:  # fmt: skip
-    """What is wrong with one dump, against the line that wrote it."""
-    raw = (archive.root / text_file).read_bytes()
+    """What is wrong with one dump, against the line that wrote it (read once)."""
+    try:
+        text = archive.dump_text(text_file) or ""
+    except UnicodeDecodeError as exc:
+        return [f"unreadable: {exc}"]
     found = []
     if line.get("dump_sha256") is None:
         report.notes["dumps without a recorded file digest (written before dump_sha256: "
                      "their front matter is not checked)"] += 1  # fmt: skip
-    elif text_digest(raw.decode("utf-8", "surrogateescape")) != line["dump_sha256"]:
+    elif text_digest(text) != line["dump_sha256"]:
         found.append(f"the file does not hash to the dump_sha256 of manifest.jsonl:{number} "
                      "(edited since it was written)")  # fmt: skip
     try:
-        meta, body = archive.read_dump(text_file)
-    except (ValueError, UnicodeDecodeError) as exc:
+        meta, body = split_dump(text)
+    except ValueError as exc:
         return [*found, f"unreadable: {exc}"]
     if text_digest(body) != line["text_sha256"]:
         found.append(f"body does not hash to the text_sha256 of manifest.jsonl:{number}")

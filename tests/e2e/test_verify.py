@@ -213,3 +213,12 @@ def test_flipped_bytes_mid_file_are_one_range_and_later_records_are_judged(archi
     assert (
         out[summary] == f"  manifest pointers: {len(lines)} checked, {len(lines) - 1} fine, 1 not"
     )
+
+
+def test_a_dump_that_is_no_longer_utf8_is_unreadable_not_a_crash(archive: Archive):
+    line = with_text(archive)
+    path = archive.root / line["text_file"]
+    path.write_bytes(path.read_bytes() + b"\xff\xfe")
+    [problem] = verify(archive).problems
+    assert (problem.kind, problem.where) == ("dump", line["text_file"])
+    assert problem.message.startswith("unreadable")

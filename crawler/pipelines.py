@@ -21,7 +21,7 @@ from scrapy.utils.defer import deferred_from_coro
 from crawler.archive.dumps import page_dump
 from crawler.archive.files import StorageError
 from crawler.core.identity import text_digest
-from crawler.core.items import FetchedPage, LinkRecord, manifest_record
+from crawler.core.items import FetchedPage, LinkRecord
 from crawler.core.keys import (
     STAT_ARCHIVE_WRITE_ERRORS,
     STAT_CPU_EXTRACTION,
@@ -30,6 +30,7 @@ from crawler.core.keys import (
     STAT_TEXT_FILES,
     outcome_stat,
 )
+from crawler.core.manifest import manifest_record
 from crawler.core.outcomes import ERROR, OK
 from crawler.extensions.archive import archive_of
 from crawler.extract.stage import PageExtractor, blocked_page

@@ -28,7 +28,7 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 
-from crawler.core.items import FetchedPage, PageRef, manifest_record
+from crawler.core.items import FetchedPage, PageRef
 from crawler.core.keys import (
     META_FRONTIER_ENTRY,
     META_PAGE,
@@ -38,6 +38,7 @@ from crawler.core.keys import (
     STAT_MANIFEST_LINES,
     outcome_stat,
 )
+from crawler.core.manifest import manifest_record
 from crawler.core.outcomes import ERROR
 from crawler.distributed.frontier import (
     Entry,

@@ -47,7 +47,8 @@ from crawler.archive.groups import GroupIndex
 from crawler.archive.lock import DirectoryLock
 from crawler.archive.state import SqliteStateStore, StateStore, UrlState
 from crawler.core.identity import text_filename
-from crawler.core.items import LinkRecord, ManifestRecord, WarcPointer
+from crawler.core.items import LinkRecord, WarcPointer
+from crawler.core.manifest import ManifestRecord
 from crawler.core.timefmt import run_name
 from crawler.warc.cdxj import MementoAlias, add_to_index, indexed_as, indexed_files, rebuild_index
 from crawler.warc.reader import read_record_at

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from crawler.core.items import GROUP_FIELDS, LinkRecord, ManifestRecord
+from crawler.core.items import LinkRecord
+from crawler.core.manifest import GROUP_FIELDS, ManifestRecord
 from crawler.warc.reader import member_ends
 from crawler.warc.writer import OPEN_SUFFIX
 

@@ -25,7 +25,8 @@ from typing import Protocol
 from crawler.archive.groups import GroupIndex
 from crawler.archive.sqlitetx import change
 from crawler.core.identity import format_seq
-from crawler.core.items import MANIFEST_FIELDS, EarlierCapture, ManifestRecord
+from crawler.core.items import EarlierCapture
+from crawler.core.manifest import MANIFEST_FIELDS, ManifestRecord
 from crawler.core.outcomes import ARCHIVED, UNCHANGED
 from crawler.core.timefmt import parse_iso_utc
 

@@ -3,7 +3,7 @@
 Data flows one way: the spider names an input URL with a :class:`PageRef` and turns its
 response into a :class:`FetchedPage`; the extraction stage attaches an
 :class:`Article`, the text-dump stage a ``text_file``, and the manifest stage writes one
-:class:`ManifestRecord` line. Stages never mutate an item; they return
+line (crawler.core.manifest). Stages never mutate an item; they return
 ``dataclasses.replace(item, ...)``. The small records in between (:class:`WaybackPlan`,
 :class:`LiveAttempt`, :class:`Memento`, :class:`WaybackMiss`, :class:`EarlierCapture`)
 travel in ``request.meta`` under the keys of :mod:`crawler.core.keys`.
@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from crawler.core.identity import text_digest, url_id
-from crawler.core.outcomes import ERROR
+from crawler.core.identity import url_id
 from crawler.core.timefmt import timestamp_datetime
 
 
@@ -271,83 +270,3 @@ class LinkRecord:
     to: str  # id of the linked URL
     url: str
     anchor: str
-
-
-@dataclass(frozen=True, slots=True)
-class ManifestRecord:
-    """One line of ``manifest.jsonl`` (field order is the output contract)."""
-
-    id: str
-    seq: str
-    url: str
-    final_url: str | None
-    status: int | None
-    outcome: str
-    error: str | None
-    text_file: str | None
-    warc_file: str | None
-    warc_offset: int | None
-    fetched_at: str | None
-    title: str | None
-    date: str | None
-    author: str | None
-    sitename: str | None
-    language: str | None
-    words: int | None
-    text_sha256: str | None
-    encoding: str | None
-    source: str | None
-    via: str | None = None
-    memento_url: str | None = None
-    memento_datetime: str | None = None
-    access: str | None = None  # full, teaser, consent_wall, challenge, rate_limited, soft_404
-    access_evidence: str | None = None  # the rule that fired and what it matched
-    group: str | None = None  # id of the first-seen article of its syndication group
-    similarity: float | None = None  # estimated Jaccard similarity to that article
-    group_kind: str | None = None  # exact / near copy of it; absent for the first-seen one
-    group_relation: str | None = None  # same, near, contains, contained_in (that article)
-    containment: float | None = None  # estimated share of the smaller text in the larger
-    dump_sha256: str | None = None  # SHA-256 of the whole dump file, front matter included
-
-
-MANIFEST_FIELDS = tuple(ManifestRecord.__dataclass_fields__)
-# What grouping adds to a line.
-GROUP_FIELDS = ("group", "similarity", "group_kind", "group_relation", "containment")
-
-
-def manifest_record(item: FetchedPage) -> ManifestRecord:
-    """The manifest line of a finished page (no outcome decided is an error, never lost)."""
-    article, warc, memento = item.article, item.warc, item.memento
-    return ManifestRecord(
-        id=item.id,
-        seq=item.seq,
-        url=item.url,
-        final_url=item.final_url,
-        status=item.status,
-        outcome=item.outcome or ERROR,
-        error=item.error if item.outcome else (item.error or "no outcome decided"),
-        text_file=item.text_file,
-        warc_file=warc.filename if warc else None,
-        warc_offset=warc.offset if warc else None,
-        fetched_at=item.fetched_at,
-        title=article.title if article else None,
-        date=article.date if article else None,
-        author=article.author if article else None,
-        sitename=article.sitename if article else None,
-        language=article.language if article else None,
-        words=article.words if article else None,
-        text_sha256=text_digest(article.body) if article else None,
-        encoding=item.encoding,
-        source=item.source,
-        via=item.page.via,
-        memento_url=memento.url if memento else None,
-        memento_datetime=memento.datetime if memento else None,
-        access=item.access.label if item.access else None,
-        access_evidence=item.access.evidence if item.access else None,
-        group=item.group.group if item.group else None,
-        similarity=item.group.similarity if item.group else None,
-        group_kind=item.group.kind if item.group else None,
-        group_relation=item.group.relation if item.group else None,
-        containment=item.group.containment if item.group else None,
-        dump_sha256=item.dump_sha256,
-    )

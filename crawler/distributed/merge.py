@@ -28,7 +28,7 @@ from typing import Any
 
 from crawler.archive.directory import Archive
 from crawler.archive.files import StorageError, atomic_write_text
-from crawler.core.items import GROUP_FIELDS
+from crawler.core.manifest import GROUP_FIELDS
 from crawler.core.outcomes import NO_TEXT, OK, UNCHANGED
 
 _RANK = {OK: 0, UNCHANGED: 1, NO_TEXT: 2}

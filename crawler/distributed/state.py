@@ -17,7 +17,7 @@ from typing import Any
 from crawler.archive.groups import GroupIndex
 from crawler.archive.state import DISCOVERED_SEQ_START, UrlState, manifest_lines_after
 from crawler.core.identity import format_seq
-from crawler.core.items import ManifestRecord
+from crawler.core.manifest import ManifestRecord
 from crawler.core.outcomes import UNCHANGED
 
 _FIELDS = ("seq", "outcome", "fetched_at", "final_url", "payload_digest", "record_id",

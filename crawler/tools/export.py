@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from crawler import __version__ as PROJECT_VERSION
 from crawler.archive.directory import Archive
-from crawler.core.items import MANIFEST_FIELDS
+from crawler.core.manifest import MANIFEST_FIELDS
 from crawler.core.timefmt import iso_utc
 
 FORMATS = ("parquet", "jsonl", "csv")

@@ -27,7 +27,8 @@ from crawler.archive.directory import Archive
 from crawler.archive.dumps import page_dump
 from crawler.archive.groups import GroupIndex
 from crawler.core.identity import format_seq, text_digest, url_id
-from crawler.core.items import FetchedPage, Memento, PageRef, WarcPointer, manifest_record
+from crawler.core.items import FetchedPage, Memento, PageRef, WarcPointer
+from crawler.core.manifest import manifest_record
 from crawler.core.outcomes import NO_TEXT, OK
 from crawler.extract.stage import PageExtractor
 from crawler.sources.urllists import read_url_list

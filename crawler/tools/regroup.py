@@ -20,7 +20,8 @@ import yaml
 from crawler.archive.directory import Archive
 from crawler.archive.groups import GroupIndex
 from crawler.archive.state import manifest_lines_after
-from crawler.core.items import GROUP_FIELDS, GroupMatch, article_text
+from crawler.core.items import GroupMatch, article_text
+from crawler.core.manifest import GROUP_FIELDS
 from crawler.core.outcomes import OK
 from crawler.extract.minhash import signed
 

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from crawler.core.items import MANIFEST_FIELDS, ManifestRecord
+from crawler.core.manifest import MANIFEST_FIELDS, ManifestRecord
 from crawler.warc.writer import HttpExchange
 
 

@@ -15,7 +15,8 @@ from crawler.archive.directory import Archive, Recovery
 from crawler.archive.dumps import render_dump
 from crawler.archive.files import StorageError
 from crawler.archive.lock import ArchiveLockedError
-from crawler.core.items import LinkRecord, ManifestRecord, WarcPointer
+from crawler.core.items import LinkRecord, WarcPointer
+from crawler.core.manifest import ManifestRecord
 from crawler.warc.reader import iter_records
 from crawler.warc.writer import HttpExchange, WarcWriter
 from tests.support.builders import manifest_record

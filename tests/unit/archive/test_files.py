@@ -10,7 +10,8 @@ from crawler.archive.files import (
     remove_stale_temp_files,
     repair_torn_tail,
 )
-from crawler.core.items import LinkRecord, ManifestRecord
+from crawler.core.items import LinkRecord
+from crawler.core.manifest import ManifestRecord
 from tests.support.builders import manifest_record
 
 

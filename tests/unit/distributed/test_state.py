@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from crawler.archive.files import ManifestWriter
-from crawler.core.items import ManifestRecord
+from crawler.core.manifest import ManifestRecord
 from crawler.distributed.frontier import RedisFrontier, connect
 from crawler.distributed.state import RedisStateStore
 from tests.support.builders import manifest_line, manifest_record, ok_record

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.core.items import Access
+from crawler.extract.prose import prose_words
 from crawler.extract.soft404 import soft_404_evidence
 
 FULL = "full"
@@ -42,8 +43,16 @@ _EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
 SNIFF_CHARS = 256 * 1024
 INTERSTITIAL_CHARS = 64 * 1024
 EVIDENCE_CHARS = 80
-_CONDITIONS = {"title", "html", "text", "contains", "status", "max_words", "min_words",
-               "declared_ratio", "builtin"}  # fmt: skip
+_CONDITIONS = {"title", "html", "visible", "text", "contains", "status", "max_words",
+               "min_words", "max_page_words", "declared_ratio", "builtin"}  # fmt: skip
+_COUNTS = ("max_words", "min_words", "max_page_words")
+# What a page does not show: its scripts (JSON-LD and other data included), styles,
+# templates and comments, contents and all. (An unclosed one hides nothing.)
+_HIDDEN = re.compile(
+    r"<(script|style|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
+)
+_LINK = re.compile(r"<a\b[^>]*>.*?</a\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 _DECLARED_WORDS = re.compile(
     r"""["']?wordCount["']?\s*(?::|content=)\s*["']?(\d{2,6})""", re.IGNORECASE
@@ -79,6 +88,8 @@ class PageFacts:
 
         self._title: str | None = None
         self._lower: str | None = None
+        self._visible: str | None = None
+        self._page_words: int | None = None
         self._declared: int | bool | None = False  # False: not looked for yet
 
     @property
@@ -87,6 +98,25 @@ class PageFacts:
         if self._lower is None:
             self._lower = self.html[:SNIFF_CHARS].lower()
         return self._lower
+
+    @property
+    def visible(self) -> str:
+        """The whole page's HTML without what it does not show (its scripts, JSON data,
+        styles, templates and comments): what ``visible`` rules read, tags kept."""
+        if self._visible is None:
+            self._visible = _HIDDEN.sub(" ", self.html)
+        return self._visible
+
+    @property
+    def page_words(self) -> int:
+        """Words the page itself shows outside its links (menus and lists of headlines
+        are links; an article is not), measured on the whole page whatever the extractor
+        made of it: what tells an interstitial (a few dozen) from a page that holds an
+        article (hundreds)."""
+        if self._page_words is None:
+            shown = _TAG.sub(" ", _LINK.sub(" ", self.visible))
+            self._page_words = prose_words(html_lib.unescape(shown))
+        return self._page_words
 
     @property
     def prose(self) -> str:
@@ -129,11 +159,13 @@ class Rule:
     label: str
     title: re.Pattern[str] | None = None
     html: re.Pattern[str] | None = None
+    visible: re.Pattern[str] | None = None
     text: re.Pattern[str] | None = None
     contains: tuple[str, ...] | None = None  # lower-cased; any of them
     status: frozenset[int] | None = None
     max_words: int | None = None
     min_words: int | None = None
+    max_page_words: int | None = None
     declared_ratio: float | None = None
     builtin: str | None = None
 
@@ -150,20 +182,38 @@ class Rule:
             raise AccessRulesError(f"{where}: rule {name!r}: unknown builtin {raw['builtin']!r}")
         try:
             patterns = {key: re.compile(raw[key], re.IGNORECASE | re.DOTALL)
-                        for key in ("title", "html", "text") if key in raw}  # fmt: skip
+                        for key in ("title", "html", "visible", "text") if key in raw}  # fmt: skip
         except (re.error, TypeError) as exc:
             raise AccessRulesError(f"{where}: rule {name!r}: bad regex: {exc}") from None
+        for key in _COUNTS:
+            if key in raw and (type(raw[key]) is not int or raw[key] < 0):
+                raise AccessRulesError(f"{where}: rule {name!r}: {key} must be a whole "
+                                       f"number of words, not {raw[key]!r}")  # fmt: skip
+        ratio = raw.get("declared_ratio")
+        if ratio is not None and (type(ratio) not in (int, float) or not 0 < ratio <= 1):
+            raise AccessRulesError(f"{where}: rule {name!r}: declared_ratio must be a "
+                                   f"share (0 < ratio <= 1), not {ratio!r}")  # fmt: skip
         status = raw.get("status")
+        if status is not None and (not isinstance(status, list) or not status
+                                   or not all(type(s) is int for s in status)):  # fmt: skip
+            raise AccessRulesError(f"{where}: rule {name!r}: status must be a list of HTTP "
+                                   f"statuses, not {status!r}")  # fmt: skip
+        try:
+            contains = _anchors(raw["contains"]) if "contains" in raw else None
+        except AccessRulesError as exc:
+            raise AccessRulesError(f"{where}: rule {name!r}: {exc}") from None
         return cls(
-            name, label, **patterns,
-            contains=_anchors(raw["contains"]) if "contains" in raw else None,
-            status=frozenset(int(s) for s in status) if status is not None else None,
+            name, label, **patterns, contains=contains,
+            status=frozenset(status) if status is not None else None,
             max_words=raw.get("max_words"), min_words=raw.get("min_words"),
-            declared_ratio=raw.get("declared_ratio"), builtin=raw.get("builtin"),
+            max_page_words=raw.get("max_page_words"), declared_ratio=ratio,
+            builtin=raw.get("builtin"),
         )  # fmt: skip
 
     def evidence(self, page: PageFacts) -> str | None:
-        """The evidence this rule fires with on *page*, or None."""
+        """The evidence this rule fires with on *page*, or None. The cheap tests first
+        (status, the article's words, substrings), the regexes next, and what needs the
+        page measured (its words) last: most pages are decided by the first."""
         if self.status is not None and page.status not in self.status:
             return None
         if page.words_known and not self._words_fit(page.words):
@@ -175,19 +225,22 @@ class Rule:
         found: list[str] = []
         if self.status is not None:
             found.append(f"HTTP {page.status}")
+        short_of = None  # the words the article falls short of (a share of those declared)
         if self.declared_ratio is not None:
             declared = page.declared_words
-            if not declared or page.words >= self.declared_ratio * declared:
+            short_of = self.declared_ratio * declared if declared else 0
+            if page.words >= short_of:
                 return None
             found.append(f"{page.words} of {declared} declared words")
         # An interstitial (a rule with max_words) is small: its first 64 KB hold it.
         window = INTERSTITIAL_CHARS if self.max_words is not None else SNIFF_CHARS
-        tests = ((self.title, page.title), (self.html, page.html[:window]),
-                 (self.text, page.prose[:window]))  # fmt: skip
+        tests = ((self.title, lambda: page.title), (self.html, lambda: page.html[:window]),
+                 (self.visible, lambda: page.visible[:window]),
+                 (self.text, lambda: page.prose[:window]))  # fmt: skip
         for pattern, text in tests:
             if pattern is None:
                 continue
-            match = pattern.search(text)
+            match = pattern.search(text())
             if match is None:
                 return None
             found.append(repr(" ".join(match.group(0).split())[:EVIDENCE_CHARS]))
@@ -199,6 +252,15 @@ class Rule:
         # Words last when they must be counted: only pages that matched pay for it.
         if not self._words_fit(page.words):
             return None
+        if self.max_page_words is not None or short_of is not None:
+            # What the page itself shows, whatever the extractor made of it: a page that
+            # shows an article is neither an interstitial nor a teaser of it.
+            shown = page.page_words
+            if self.max_page_words is not None and shown > self.max_page_words:
+                return None
+            if short_of is not None and shown >= short_of:
+                return None
+            found.append(f"{shown} words on the page")
         return f"{self.name}: {', '.join(found)}"
 
     def _words_fit(self, words: int) -> bool:

@@ -1,15 +1,19 @@
 """Access-state rules: every built-in rule fires on its example, and ordinary articles
-(one about cookies and subscriptions, a short brief) fire none."""
+(one about cookies and subscriptions, a short brief; pages that show their article
+whatever the extractor made of them) fire none."""
 
 from __future__ import annotations
 
 import pytest
 
+from crawler.core.items import Access
 from crawler.extract.access import (
+    BLOCKING,
     BUILTIN_RULES,
     AccessRules,
     AccessRulesError,
     PageFacts,
+    Rule,
     rules_for,
 )
 from tests.support.paths import SITE
@@ -274,3 +278,191 @@ def test_error_pages_and_meters_in_other_wordings_are_found(html):
         .label
         != "full"
     )
+
+
+# -- real-looking pages that show their article: never a blocking label, never a teaser -----
+# (What real pages carry: Cloudflare injects its bot-detection script into ordinary pages
+# of the sites behind it; sites ship their error messages in an inline script; paywalled
+# sites declare `isAccessibleForFree: false` on pages that hold the whole article.)
+CF_JSD = (
+    "<script>(function(){function c(){var b=a.contentDocument||a.contentWindow.document;"
+    "if(b){var d=b.createElement('script');d.innerHTML=\"window.__CF$cv$params={r:"
+    "'8f2a91c4be7d3a12',t:'MTcxMTM2MDAwMC4wMDAwMDA='};var a=document.createElement("
+    "'script');a.nonce='';a.src='/cdn-cgi/challenge-platform/scripts/jsd/main.js';"
+    "document.getElementsByTagName('head')[0].appendChild(a);\";b.getElementsByTagName("
+    "'head')[0].appendChild(d)}}if(document.body){var a=document.createElement('iframe');"
+    "a.height=1;a.width=1;a.style.visibility='hidden';document.body.appendChild(a);c()}})();"
+    "</script>"
+)
+ERROR_MESSAGES = (
+    '<script>window.__i18n={"errors":{"403":"You do not have access","404":"Page not found",'
+    '"429":"429: Too Many Requests","500":"Something went wrong"},"consent":"Accept all '
+    'cookies to continue"};</script>'
+)
+NOT_FREE = (
+    '<script type="application/ld+json">{"@context":"https://schema.org","@type":'
+    '"NewsArticle","headline":"Council approves budget","isAccessibleForFree":false,'
+    '"wordCount":600,"hasPart":{"@type":"WebPageElement","isAccessibleForFree":false,'
+    '"cssSelector":".article-body"}}</script>'
+)
+
+
+def article_page(head: str = "", body_end: str = "", paragraphs: int = 12) -> str:
+    """An article as news sites serve it: navigation, 50-word paragraphs, related links,
+    a footer."""
+    nav = "".join(f"<li><a href='/s/{i}'>Section {i}</a></li>" for i in range(30))
+    related = "".join(f"<li><a href='/r/{i}'>{_words(10)}</a></li>" for i in range(8))
+    body = "".join(f"<p>{_words(50)}</p>" for _ in range(paragraphs))
+    return (
+        f"<!DOCTYPE html><html><head><title>Council approves budget | Courier</title>{head}"
+        f"</head><body><header><nav><ul>{nav}</ul></nav></header><main><article>"
+        f"<h1>Council approves budget</h1><div class='article-body'>{body}</div></article>"
+        f"<aside><h2>Related</h2><ul>{related}</ul></aside></main><footer><p>(c) 2024 The "
+        f"Courier, 1 Harbour Street</p></footer>{body_end}</body></html>"
+    )
+
+
+CONTENT_PAGES = {
+    "an article with Cloudflare's bot-detection script": article_page(body_end=CF_JSD),
+    "an article with '429: Too Many Requests' among a script's messages": article_page(
+        head=ERROR_MESSAGES
+    ),
+    "an article that declares isAccessibleForFree false and holds its text": article_page(
+        head=NOT_FREE
+    ),
+}
+
+
+@pytest.mark.parametrize("extracted", [600, 40, 0], ids=["extracted", "cut-short", "missed"])
+@pytest.mark.parametrize("what", sorted(CONTENT_PAGES))
+def test_a_page_that_shows_its_article_is_full_whatever_was_extracted(what, extracted):
+    """The extractor can fail on a real page (nothing, or a fragment): the page itself,
+    not only what was extracted, says whether the article is there."""
+    html = CONTENT_PAGES[what]
+    facts = PageFacts(html, status=200, words=extracted, body=html.encode(),
+                      text=_words(extracted))  # fmt: skip
+    assert rules_for().classify(facts) == Access("full")
+    # the downloader's view: no article extracted yet, its words counted on the page
+    downloader = (
+        rules_for()
+        .only(BLOCKING)
+        .classify(PageFacts(html, status=200, body=html.encode(), count_words=lambda: 0))
+    )
+    assert downloader == Access("full")
+
+
+def test_a_challenge_page_with_the_same_scripts_is_still_a_challenge():
+    """Cloudflare's challenge page (its _cf_chl_opt, the orchestrate script) is one,
+    with the bot-detection script or without."""
+    html = page("challenge-cf.html").replace("</body>", f"{CF_JSD}</body>")
+    access = rules_for().classify(PageFacts(html, status=503, words=0, body=html.encode()))
+    assert access.label == "challenge"
+    assert "words on the page" in access.evidence
+    assert "scripts/jsd" not in access.evidence
+
+
+def test_a_rate_limit_page_is_still_one_with_messages_in_its_scripts():
+    html = page("rate-limited.html").replace("</head>", f"{ERROR_MESSAGES}</head>")
+    access = rules_for().classify(PageFacts(html, status=200, words=0, body=html.encode()))
+    assert access.label == "rate_limited" and "words on the page" in access.evidence
+
+
+def test_a_teaser_is_short_of_what_its_page_declares():
+    """Not free and short (75 words, the page shows ~100): a teaser; not free and the
+    whole text on the page: full. Short of the declared wordCount: a teaser, unless the
+    page shows the words the extractor missed."""
+    teaser = page("paywall-jsonld.html")
+    assert rules_for().classify(PageFacts(teaser, words=75)).label == "teaser"
+    whole = article_page(head=NOT_FREE)
+    assert rules_for().classify(PageFacts(whole, words=600)).label == "full"
+    declared = page("paywall-wordcount.html")
+    access = rules_for().classify(PageFacts(declared, words=110))
+    assert access.label == "teaser"
+    assert access.evidence.startswith("teaser-declared-length: 110 of 1450 declared words")
+    long_declared = whole.replace('"wordCount":600', '"wordCount":650')
+    assert rules_for().classify(PageFacts(long_declared, words=120)).label == "full"
+
+
+# -- the conditions ------------------------------------------------------------------------
+def _rule(**conditions) -> Rule:
+    return Rule.parse({"name": "r", "label": "challenge", **conditions}, "test")
+
+
+def test_visible_reads_what_the_page_shows_not_its_scripts_styles_or_comments():
+    rule = _rule(visible="too many requests")
+    hidden = (
+        "<script>m='Too many requests'</script><style>/* too many requests */</style>"
+        "<!-- too many requests --><template><p>Too many requests</p></template>"
+        '<script type="application/ld+json">{"x": "too many requests"}</script><p>Hello</p>'
+    )
+    assert rule.evidence(PageFacts(hidden)) is None
+    assert _rule(html="too many requests").evidence(PageFacts(hidden)) is not None
+    shown = hidden + "<h1>Too Many Requests</h1>"
+    assert rule.evidence(PageFacts(shown)) == "r: 'Too Many Requests'"
+
+
+def test_max_page_words_counts_the_page_itself_outside_its_links():
+    rule = _rule(html="cf-turnstile", max_page_words=150)
+    widget = '<div class="cf-turnstile"></div>'
+    links = "".join(f"<a href='/{i}'>{_words(10)}</a>" for i in range(40))  # 400 words, links
+    small = (
+        f"<html><body>{widget}<p>{_words(60)}</p>{links}<script>{_FILLER}</script></body></html>"
+    )
+    assert rule.evidence(PageFacts(small, words=0)) == "r: 'cf-turnstile', 60 words on the page"
+    big = small.replace("</body>", f"<p>{_words(100)}</p></body>")
+    assert rule.evidence(PageFacts(big, words=0)) is None  # 160 words: the page shows more
+
+
+def test_declared_ratio_needs_the_page_short_too():
+    rule = Rule.parse({"name": "d", "label": "teaser", "declared_ratio": 0.5}, "test")
+    declared = '<script type="application/ld+json">{"wordCount": 400}</script>'
+    teaser = f"<html><head>{declared}</head><body><p>{_words(100)}</p></body></html>"
+    assert rule.evidence(PageFacts(teaser, words=100)) == (
+        "d: 100 of 400 declared words, 100 words on the page"
+    )
+    whole = teaser.replace("</body>", f"<p>{_words(300)}</p></body>")
+    assert rule.evidence(PageFacts(whole, words=100)) is None  # the extractor missed text
+    assert rule.evidence(PageFacts(whole, words=380)) is None
+
+
+def test_pages_are_mostly_decided_by_cheap_tests():
+    """An article whose words are known passes every rule without its page being
+    measured or stripped of its scripts."""
+    measured = []
+
+    class Watched(PageFacts):
+        @property
+        def visible(self) -> str:
+            measured.append("visible")
+            return super().visible
+
+        @property
+        def page_words(self) -> int:
+            measured.append("page_words")
+            return super().page_words
+
+    for html in CONTENT_PAGES.values():
+        assert rules_for().classify(Watched(html, status=200, words=600, text="")).label == "full"
+    assert measured == []
+
+
+@pytest.mark.parametrize(
+    "condition, message",
+    [
+        ('max_page_words = "few"', "max_page_words must be a whole number"),
+        ("max_page_words = -1", "max_page_words must be a whole number"),
+        ("max_words = 1.5", "max_words must be a whole number"),
+        ("max_page_words = true", "max_page_words must be a whole number"),
+        ("declared_ratio = 2", "declared_ratio must be a share"),
+        ('declared_ratio = "half"', "declared_ratio must be a share"),
+        ("visible = '('", "bad regex"),
+        ('status = "429"', "status must be a list"),
+        ("contains = []", "contains: a text or a list"),
+    ],
+)
+def test_invalid_conditions_are_refused_with_the_rule_named(tmp_path, condition, message):
+    own = tmp_path / "mine.toml"
+    own.write_text(f'[[rule]]\nname = "mine"\nlabel = "challenge"\n{condition}\n')
+    with pytest.raises(AccessRulesError, match=message) as caught:
+        AccessRules.load(own)
+    assert "'mine'" in str(caught.value)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
@@ -16,31 +16,30 @@ from crawler.extract.access import BLOCKING, FULL, PageFacts, rules_for
 from crawler.extract.soft404 import page_words
 from crawler.fetch.backoff import backoff_delay
 
-if TYPE_CHECKING:
-    pass
-
-
 logger = logging.getLogger(__name__)
 
 
 class AccessRetryMiddleware:
     """Challenges and rate-limit pages (crawler.extract.access rules labelled ``challenge`` or
-    ``rate_limited``, on responses of at most ``ACCESS_SNIFF_MAX_BYTES``) are retried
-    later, ``ACCESS_RETRY_TIMES`` times, after ``ACCESS_RETRY_DELAY`` s doubling each
-    time; a page still answered that way passes on with its label in
-    ``request.meta[META_ACCESS]`` (outcome ``error`` with the evidence). A host that has
-    answered ``ACCESS_HOST_PAUSE_AFTER`` such pages is paused for the rest of the run:
-    its pages are refused (outcome ``blocked``, the reason says why) and the run record
-    lists it (stat ``access/paused_hosts``). Stats ``access/seen/<label>``,
-    ``access/retries``. Sits at 540, under BackoffRetryMiddleware: a 429 or 503 gets that
-    one's quick Retry-After retries first.
+    ``rate_limited``, on responses of at most ``ACCESS_SNIFF_MAX_BYTES``: a page that
+    lacks an article and says so, never one that merely carries a challenge script or a
+    "too many requests" string in its code) are retried later, ``ACCESS_RETRY_TIMES``
+    times, after ``ACCESS_RETRY_DELAY`` s doubling each time; a page still answered that
+    way passes on with its label in ``request.meta[META_ACCESS]`` (outcome ``error`` with
+    the evidence). A host that has answered ``ACCESS_HOST_PAUSE_AFTER`` such pages is
+    paused for the rest of the run: its pages are refused (outcome ``blocked``, the reason
+    says why) and the run record lists it (stat ``access/paused_hosts``). Stats
+    ``access/seen/<label>``, ``access/retries``. Sits at 540, under
+    BackoffRetryMiddleware: a 429 or 503 gets that one's quick Retry-After retries first.
     """
 
     def __init__(self, crawler: Any) -> None:
         settings = crawler.settings
         self.stats = crawler.stats
         extra = settings.get("ACCESS_EXTRA_RULES") or ""
-        self.rules = rules_for(extra).only(BLOCKING)
+        # The rules that block, and the user's `full` rules that overrule them (a site
+        # whose pages a built-in rule mistakes for challenges is neither retried nor paused).
+        self.rules = rules_for(extra).only((*BLOCKING, FULL))
         self.times = settings.getint("ACCESS_RETRY_TIMES")
         self.delay = settings.getfloat("ACCESS_RETRY_DELAY")
         self.pause_after = settings.getint("ACCESS_HOST_PAUSE_AFTER")

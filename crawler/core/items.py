@@ -174,6 +174,18 @@ class Article:
     language: str | None = None
     tags: tuple[str, ...] = ()
     comments: str | None = None  # reader comments, markdown (only with EXTRACT_COMMENTS)
+    authors: tuple[str, ...] = ()  # the names ``author`` joins with "; "
+    lastmod: str | None = None  # when the page says it was last modified (ISO 8601)
+    section: str | None = None
+    image: str | None = None  # the featured image's URL
+    image_alt: str | None = None
+    # Where title, authors and date came from (crawler.extract.metadata.SOURCES), and
+    # which candidate the body is (crawler.extract.article.BODY_SOURCES).
+    title_source: str | None = None
+    authors_source: str | None = None
+    date_source: str | None = None
+    body_source: str | None = None
+    extractor: str | None = None  # the extraction rules' version and trafilatura's
     # Words (comments not counted) and MinHash of the text, for groups: computed by the
     # extraction stage where the article is made (a worker), not in the crawler process.
     words: int = field(default=0, compare=False)

@@ -13,10 +13,11 @@ re-extracting from a WARC record gives the same text as the live crawl.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import trafilatura
-from trafilatura.utils import normalize_unicode
+from trafilatura.utils import load_html, normalize_unicode
 from trafilatura.xml import xmltotxt
 
 from crawler.core.items import Article, Extraction, ExtractOptions
@@ -24,8 +25,21 @@ from crawler.extract.access import PageFacts, rules_for
 from crawler.extract.decoding import decode_html
 from crawler.extract.language import detect_language
 from crawler.extract.links import LinkRules, markdown_links
+from crawler.extract.metadata import (
+    HTMLDATE,
+    URL,
+    PageMetadata,
+    clean_author,
+    decide,
+    parse_date,
+    plausible,
+    read_statements,
+    strip_site_name,
+    url_date,
+)
 from crawler.extract.prose import has_prose, prose_words
 from crawler.extract.stage import ExtractionError
+from crawler.extract.version import RULES_VERSION
 
 _HEADING_RE = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
 
@@ -59,22 +73,123 @@ def _tags(*groups: list[str] | None) -> tuple[str, ...]:
     return tuple(found)
 
 
+TRAFILATURA, JSONLD_BODY = "trafilatura", "jsonld"
+BODY_SOURCES = (TRAFILATURA, JSONLD_BODY)
+
+
+def extractor_version() -> str:
+    """``rules <version>; trafilatura <version>``: what made a dump."""
+    return f"rules {RULES_VERSION}; trafilatura {trafilatura.__version__}"
+
+
+_DATELINE = re.compile(
+    r"^[\W\d_]*(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}\.? \w+\.? \d{4}|\w+\.? \d{1,2},? \d{4})"
+    r"(?:[,\s|-]*(?:\d{1,2}[:.h]\d{2}(?:\s*(?:am|pm|uhr|h))?)?[\s\w()+:,-]{0,20})?$",
+    re.IGNORECASE,
+)
+_PLAIN = re.compile(r"[*_#>\[\]]|\(https?://[^)]*\)")
+
+
+def _plain_line(line: str) -> str:
+    return " ".join(_PLAIN.sub(" ", line).split())
+
+
+def strip_leading_metadata(text: str, meta: PageMetadata) -> str:
+    """*text* without the lines at its top that only repeat the metadata: the title again,
+    a byline ("By Jane Doe"), a dateline that is only a date (all in the front matter).
+    Only the first three lines are looked at, and only short ones."""
+    lines = text.split("\n")
+    title = (meta.title or "").strip().casefold()
+    names = [n.casefold() for n in meta.authors]
+    dropped = 0
+    index = 0
+    while index < len(lines) and dropped < 3:
+        line = lines[index]
+        if not line.strip():
+            index += 1
+            continue
+        plain = _plain_line(line)
+        folded = plain.casefold().strip(" .:")
+        words = len(plain.split())
+        is_title = bool(title) and folded == title.strip(" .:")
+        is_byline = (
+            words <= 12 and bool(names) and any(n in folded for n in names)
+            and bool(re.match(r"^(?:by|von|par|por|di|door|av|af|de)\b", folded) or words <= 4)
+        )  # fmt: skip
+        is_dateline = words <= 8 and bool(_DATELINE.match(plain))
+        if not (is_title or is_byline or is_dateline):
+            break
+        del lines[index]
+        dropped += 1
+    return "\n".join(lines).strip()
+
+
+def _join_authors(names: tuple[str, ...]) -> str | None:
+    return "; ".join(names) or None
+
+
+def _with_fallbacks(meta: PageMetadata, tree: Any, url: str) -> PageMetadata:
+    """Fill what structured data did not state from htmldate (the date, extensive search
+    for the original one), trafilatura's readings of the page, and the URL."""
+    from htmldate import find_date
+    from trafilatura.metadata import (
+        extract_author,
+        extract_catstags,
+        extract_sitename,
+        extract_title,
+    )
+
+    missing = meta.missing
+    if "title" in missing and (title := extract_title(tree)):
+        sitenames = [meta.sitename] if meta.sitename else []
+        meta.title, meta.title_source = strip_site_name(title, sitenames), TRAFILATURA
+    if "authors" in missing and (byline := extract_author(tree)):
+        exclude = [meta.sitename] if meta.sitename else []
+        names = [n for part in byline.split(";") for n in clean_author(part, exclude=exclude)]
+        if names:
+            meta.authors, meta.authors_source = tuple(dict.fromkeys(names)), TRAFILATURA
+    if "date" in missing:
+        found = find_date(tree, url=url, extensive_search=True, original_date=True,
+                          outputformat="%Y-%m-%d", max_date=today())  # fmt: skip
+        in_url = url_date(url)
+        if found and plausible(parse_date(found)):
+            from_url = in_url is not None and in_url.day == found
+            meta.date, meta.date_source = found, (URL if from_url else HTMLDATE)
+        elif in_url is not None and plausible(in_url):
+            meta.date, meta.date_source = in_url.iso(), URL
+    if "sitename" in missing and (sitename := extract_sitename(tree)):
+        meta.sitename = sitename.lstrip("@")
+    if "tags" in missing:
+        meta.tags = _tags(extract_catstags("tag", tree), extract_catstags("category", tree))
+    return meta
+
+
+def today() -> str:
+    return date.today().isoformat()
+
+
 def extract_article(html: str, url: str, options: ExtractOptions | None = None) -> Article | None:
     """Markdown body (links and emphasis kept) and metadata, or None for no article.
 
     The body is what ``trafilatura.extract(html, url=url, output_format="markdown",
-    include_links=True, include_formatting=True)`` returns, computed in the same pass
-    as the metadata, without the reader comments unless ``options.comments``. Text with
-    no paragraph of ``options.min_paragraph_words`` words (menus, link lists) is no
+    include_links=True, include_formatting=True)`` returns, without the reader comments
+    unless ``options.comments``, and without the lines at its top that repeat the
+    metadata. The metadata is the page's own statements first
+    (:mod:`crawler.extract.metadata`), then htmldate and trafilatura's readings. Text
+    with no paragraph of ``options.min_paragraph_words`` words (menus, link lists) is no
     article.
     """
     options = options or ExtractOptions()
     try:
+        tree = load_html(html)
+        if tree is None:
+            return None
+        meta = decide(read_statements(tree, url), url)
         doc = trafilatura.bare_extraction(
-            html,
+            tree,  # (copied by trafilatura: the tree stays whole for the fallbacks)
             url=url,
             output_format="markdown",
-            with_metadata=True,
+            with_metadata=False,
             include_links=True,
             include_formatting=True,
             include_comments=options.comments,
@@ -83,24 +198,40 @@ def extract_article(html: str, url: str, options: ExtractOptions | None = None) 
         raise ExtractionError(f"{type(exc).__name__}: {exc}") from exc
     if doc is None or doc.body is None:
         return None
-    text = _strip_title_heading(_markdown(doc.body), doc.title).strip()
+    try:
+        meta = _with_fallbacks(meta, tree, url)
+    except Exception as exc:  # htmldate and trafilatura's metadata on broken markup
+        raise ExtractionError(f"metadata: {type(exc).__name__}: {exc}") from exc
+    text = _strip_title_heading(_markdown(doc.body), meta.title).strip()
+    text = strip_leading_metadata(text, meta)
     if not text or not has_prose(text, options.min_paragraph_words):
         return None
     comments = None
     if options.comments and doc.commentsbody is not None:
         comments = _markdown(doc.commentsbody) or None
+    image = meta.image
     return Article(
         text=text,
-        title=doc.title or None,
-        author=doc.author or None,
-        date=doc.date or None,
-        url=doc.url or None,
-        sitename=doc.sitename or None,
-        description=doc.description or None,
+        title=meta.title,
+        author=_join_authors(meta.authors),
+        date=meta.date,
+        url=meta.url or None,
+        sitename=meta.sitename,
+        description=meta.description,
         language=detect_language(text),
-        tags=_tags(doc.tags, doc.categories),
+        tags=meta.tags,
         comments=comments,
         words=prose_words(text),  # (the MinHash is the extraction stage's: sign())
+        authors=meta.authors,
+        lastmod=meta.lastmod,
+        section=meta.section,
+        image=image.url if image else None,
+        image_alt=image.alt if image else None,
+        title_source=meta.title_source,
+        authors_source=meta.authors_source,
+        date_source=meta.date_source,
+        body_source=TRAFILATURA,
+        extractor=extractor_version(),
     )
 
 

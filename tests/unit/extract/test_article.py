@@ -12,7 +12,7 @@ def test_metadata():
     article = extract_article(ARTICLE, URL)
     assert article.title == "Harbor Bridge Reopens After Two-Year Repair"
     assert article.author == "Maria Okafor"
-    assert article.date == "2024-03-14"
+    assert article.date == "2024-03-14T08:30:00+00:00"
     assert article.sitename == "The Loopback Courier"
     assert article.language == "en"
     assert article.words > 150

@@ -23,17 +23,27 @@ def front_matter(
     encoding: str | None = None,
 ) -> dict[str, Any]:
     """Front-matter fields in contract order; unknown (None/empty) fields are left out."""
+    image = {"image": article.image, "alt": article.image_alt or ""} if article.image else None
     fields: dict[str, Any] = {
         "title": article.title,
         "author": article.author,
+        "authors": list(article.authors),
         "date": article.date,
+        "lastmod": article.lastmod,
         "url": article.url or final_url or source_url,
         "source_url": source_url,
         "sitename": article.sitename,
+        "section": article.section,
         "description": article.description,
+        "featured_image": image,
         "language": article.language,
         "encoding": encoding,
         "tags": list(article.tags),
+        "title_source": article.title_source,
+        "authors_source": article.authors_source,
+        "date_source": article.date_source,
+        "body_source": article.body_source,
+        "extractor": article.extractor,
         **provenance,
     }
     return {k: v for k, v in fields.items() if v not in (None, "", [])}

@@ -45,11 +45,31 @@ class ManifestRecord:
     group_relation: str | None = None  # same, near, contains, contained_in (that article)
     containment: float | None = None  # estimated share of the smaller text in the larger
     dump_sha256: str | None = None  # SHA-256 of the whole dump file, front matter included
+    # The article's metadata beyond title/date/author (crawler.extract.metadata), and
+    # where title, authors and date came from (jsonld, microdata, opengraph, meta, time,
+    # htmldate, trafilatura, url).
+    authors: list[str] | None = None
+    lastmod: str | None = None
+    section: str | None = None
+    tags: list[str] | None = None
+    description: str | None = None
+    image: str | None = None
+    image_alt: str | None = None
+    title_source: str | None = None
+    authors_source: str | None = None
+    date_source: str | None = None
+    body_source: str | None = None
+    extractor: str | None = None  # the extraction rules' version and trafilatura's
 
 
 MANIFEST_FIELDS = tuple(ManifestRecord.__dataclass_fields__)
 # What grouping adds to a line.
 GROUP_FIELDS = ("group", "similarity", "group_kind", "group_relation", "containment")
+# What an article's metadata adds to a line (left out where there is no article).
+ARTICLE_FIELDS = (
+    "authors", "lastmod", "section", "tags", "description", "image", "image_alt",
+    "title_source", "authors_source", "date_source", "body_source", "extractor",
+)  # fmt: skip
 
 
 def manifest_record(item: FetchedPage) -> ManifestRecord:
@@ -87,4 +107,16 @@ def manifest_record(item: FetchedPage) -> ManifestRecord:
         group_relation=item.group.relation if item.group else None,
         containment=item.group.containment if item.group else None,
         dump_sha256=item.dump_sha256,
+        authors=list(article.authors) if article and article.authors else None,
+        lastmod=article.lastmod if article else None,
+        section=article.section if article else None,
+        tags=list(article.tags) if article and article.tags else None,
+        description=article.description if article else None,
+        image=article.image if article else None,
+        image_alt=article.image_alt if article else None,
+        title_source=article.title_source if article else None,
+        authors_source=article.authors_source if article else None,
+        date_source=article.date_source if article else None,
+        body_source=article.body_source if article else None,
+        extractor=article.extractor if article else None,
     )

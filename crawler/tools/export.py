@@ -31,7 +31,7 @@ FORMATS = ("parquet", "jsonl", "csv")
 TYPES = {
     "status": "int", "warc_offset": "int", "words": "int", "fetched_at": "timestamp",
     "memento_datetime": "timestamp", "date": "date", "similarity": "float",
-    "containment": "float",
+    "containment": "float", "lastmod": "date", "authors": "list", "tags": "list",
 }  # fmt: skip
 COLUMNS = (*MANIFEST_FIELDS, "site")
 
@@ -64,6 +64,8 @@ def _typed(line: dict[str, Any]) -> dict[str, Any]:
             row[column] = _timestamp(value)
         elif kind == "date":
             row[column] = _date(value)
+        elif kind == "list":
+            row[column] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
         else:
             row[column] = str(value)
     row["site"] = urlsplit(line.get("final_url") or line.get("url") or "").hostname
@@ -92,6 +94,11 @@ def _plain(value: Any) -> Any:
     return value.isoformat().replace("+00:00", "Z") if isinstance(value, date | datetime) else value
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell: lists joined with "; " (as the dumps' ``author`` joins names)."""
+    return "; ".join(value) if isinstance(value, list) else _plain(value)
+
+
 def write_jsonl(rows: Iterable[dict[str, Any]], path: Path) -> int:
     count = 0
     with path.open("w", encoding="utf-8") as fh:
@@ -110,7 +117,7 @@ def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> int:
             if writer is None:
                 writer = csv.DictWriter(fh, fieldnames=list(row))
                 writer.writeheader()
-            writer.writerow({k: "" if v is None else _plain(v) for k, v in row.items()})
+            writer.writerow({k: "" if v is None else _cell(v) for k, v in row.items()})
             count += 1
     return count
 
@@ -126,7 +133,7 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: Path, with_text: bool) -
         ) from None
     arrow = {
         "int": pa.int64(), "float": pa.float64(), "timestamp": pa.timestamp("ms", tz="UTC"),
-        "date": pa.date32(),
+        "date": pa.date32(), "list": pa.list_(pa.string()),
     }  # fmt: skip
     fields = [pa.field(c, arrow.get(TYPES.get(c, "str"), pa.string())) for c in COLUMNS]
     if with_text:

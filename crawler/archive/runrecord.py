@@ -56,7 +56,8 @@ RECORDED_SETTINGS: dict[str, type] = {
     "EXTRACT_ENABLED": bool, "TEXT_ENABLED": bool, "WAYBACK_ENABLED": bool,
     "WAYBACK_ENDPOINT": str,
 }  # fmt: skip
-VERSIONED = ("scrapy", "trafilatura", "warcio", "w3lib", "twisted", "lxml", "py3langid")
+VERSIONED = ("scrapy", "trafilatura", "htmldate", "extruct", "warcio", "w3lib", "twisted", "lxml",
+             "py3langid")  # fmt: skip
 
 
 def versions() -> dict[str, str]:

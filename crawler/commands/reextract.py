@@ -75,8 +75,11 @@ class Command(OfflineCommand, ScrapyCommand):
         if opts.json:
             print(json.dumps({"out": str(out.root), **summary}, indent=2))
             return
+        why = summary.pop("why")
         details = ", ".join(f"{k}={v}" for k, v in summary.items() if k not in ("seconds",))
         print(f"Reextracted into {out.root}: {details} in {summary['seconds']} s")
+        if why:  # what changed in the changed dumps, most common first
+            print("Changed: " + ", ".join(f"{reason} {count}" for reason, count in why.items()))
 
     def sources(
         self, args: list[str], opts: argparse.Namespace

@@ -29,6 +29,7 @@ from crawler.core.keys import (
     STAT_RUN_STATUS,
     STAT_WARC_FILES,
 )
+from crawler.extract.version import RULES_VERSION
 from crawler.tools.report import ReportError, write_reports
 from crawler.warc.cdxj import CdxIndexError
 
@@ -133,6 +134,7 @@ class RunEnd:
             arguments=self.arguments,
             settings=recorded_settings(self.crawler.settings),
         )
+        record["versions"]["extraction_rules"] = RULES_VERSION
         record["manifest_range"] = [self.manifest_start, self.archive.manifest_size()]
         # WARC files a killed run left open, which this run closed (no record names them)
         record["recovered_warc_files"] = self.archive.recovered_warcs

@@ -24,7 +24,7 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.directory import Archive
-from crawler.archive.dumps import page_dump
+from crawler.archive.dumps import page_dump, split_dump
 from crawler.archive.groups import GroupIndex
 from crawler.core.identity import format_seq, text_digest, url_id
 from crawler.core.items import FetchedPage, Memento, PageRef, WarcPointer
@@ -42,6 +42,8 @@ class Report:
     written: int = 0  # dumps written
     counts: Counter[str] = field(default_factory=Counter)  # outcomes, and pages skipped by why
     seconds: float = 0.0
+    # Why changed dumps changed: "body", "added date_source", "changed title", ...
+    why: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> dict[str, Any]:
         rate = self.pages / self.seconds if self.seconds else 0.0
@@ -49,7 +51,32 @@ class Report:
             "pages": self.pages, "changed": self.changed, "unchanged": self.unchanged,
             "written": self.written, **dict(sorted(self.counts.items())),
             "seconds": round(self.seconds, 2), "pages_per_second": round(rate, 1),
+            "why": dict(self.why.most_common()),
         }  # fmt: skip
+
+
+# Front-matter fields that name the run or the record, not what was extracted.
+_PROVENANCE = frozenset({"fetched_at", "warc_file", "warc_record_id", "extractor"})
+
+
+def change_reasons(old: str | None, new: str) -> list[str]:
+    """Why dump *new* differs from *old*: ``new dump``, ``body``, and per front-matter
+    field ``added X`` / ``removed X`` / ``changed X`` (provenance fields aside)."""
+    if old is None:
+        return ["new dump"]
+    try:
+        old_fields, old_body = split_dump(old)
+    except ValueError:
+        return ["unreadable dump"]
+    new_fields, new_body = split_dump(new)
+    reasons = ["body"] if old_body != new_body else []
+    for key in dict.fromkeys([*old_fields, *new_fields]):
+        if key in _PROVENANCE or old_fields.get(key) == new_fields.get(key):
+            continue
+        verb = "added" if key not in old_fields else "changed"
+        verb = "removed" if key not in new_fields else verb
+        reasons.append(f"{verb} {key}")
+    return reasons or ["provenance"]
 
 
 def _http_date(warc_date: str | None) -> str | None:
@@ -183,12 +210,14 @@ async def reextract(
         relative = Archive.text_file(item.seq, item.id)
         if item.outcome == OK and item.article is not None:
             dump = page_dump(item)
-            if (previous or out).dump_text(relative) == dump:
+            before = (previous or out).dump_text(relative)
+            if before == dump:
                 report.unchanged += 1
                 if only_changed:
                     continue
             else:
                 report.changed += 1
+                report.why.update(change_reasons(before, dump))
             out.write_dump(item.seq, item.id, dump)
             report.written += 1
             item = dataclasses.replace(item, text_file=relative, dump_sha256=text_digest(dump))

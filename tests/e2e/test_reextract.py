@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from crawler.archive.directory import Archive
+from crawler.archive.dumps import render_dump
 from crawler.tools.verify import verify
 from tests.support.crawl import CrawlResult, run_crawl, run_scrapy, write_url_list
 from tests.support.siteserver import SiteServer
@@ -50,9 +51,29 @@ def test_a_changed_setting_rewrites_what_it_changes_in_place(site: SiteServer, t
     assert crawled.returncode == 0, crawled.log[-3000:]
     summary = reextract(str(tmp_path / "a"), "-s", "EXTRACT_COMMENTS=1")
     assert (summary["changed"], summary["unchanged"], summary["written"]) == (1, 1, 1)
+    assert summary["why"] == {"body": 1}  # the comments: the front matter is the same
     archive = Archive(tmp_path / "a")
     lines = list(archive.manifest_records())
     assert len(lines) == 3 and lines[-1]["url"] == urls[0]  # one new line, for the change
     _, body = archive.read_dump(lines[-1]["text_file"])
     assert "## Reader comments" in body and "Finally!" in body
     assert verify(archive).ok  # the new line's text_sha256 is the new dump's
+
+
+def test_an_older_archive_gets_the_new_fields(site: SiteServer, tmp_path: Path):
+    """Dumps made by older rules (no authors, no sources, no extractor): reextract brings
+    them up to date and says which fields it added."""
+    url = site.url("/news/2024/03/city-council-budget.html")
+    listed = write_url_list(tmp_path / "u.txt", [url])
+    crawled = run_crawl(tmp_path / "a", args={"urls": str(listed)})
+    assert crawled.returncode == 0, crawled.log[-3000:]
+    archive = Archive(tmp_path / "a")
+    (line,) = archive.manifest_records()
+    fields, body = archive.read_dump(line["text_file"])
+    assert fields["authors"] == ["Daniel Reyes"] and fields["extractor"].startswith("rules ")
+    older = {k: v for k, v in fields.items() if k not in ("authors", "date_source", "extractor")}
+    (tmp_path / "a" / line["text_file"]).write_text(render_dump(older, body), encoding="utf-8")
+    summary = reextract(str(tmp_path / "a"))
+    assert summary["changed"] == 1
+    assert summary["why"] == {"added authors": 1, "added date_source": 1}
+    assert archive.read_dump(line["text_file"])[0] == fields

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -47,13 +47,20 @@ _CONDITIONS = {"title", "html", "visible", "text", "contains", "status", "max_wo
                "min_words", "max_page_words", "declared_ratio", "builtin"}  # fmt: skip
 _COUNTS = ("max_words", "min_words", "max_page_words")
 # What a page does not show: its scripts (JSON-LD and other data included), styles,
-# templates and comments, contents and all. (An unclosed one hides nothing.)
-_HIDDEN = re.compile(
-    r"<(script|style|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
-)
-_LINK = re.compile(r"<a\b[^>]*>.*?</a\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
+# templates and comments, contents and all; and, for its words, its links (found by
+# outside(), in one pass).
+_HIDDEN_START = re.compile(r"<(script|style|template)\b|<!--", re.IGNORECASE)
+_ENDS = {
+    "script": re.compile(r"</script\s*>", re.IGNORECASE),
+    "style": re.compile(r"</style\s*>", re.IGNORECASE),
+    "template": re.compile(r"</template\s*>", re.IGNORECASE),
+    "a": re.compile(r"</a\s*>", re.IGNORECASE),
+    None: re.compile(r"-->"),
+}
+_LINK_START = re.compile(r"<(a)\b", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]*>")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_TITLE_START = re.compile(r"<title\b", re.IGNORECASE)
 _DECLARED_WORDS = re.compile(
     r"""["']?wordCount["']?\s*(?::|content=)\s*["']?(\d{2,6})""", re.IGNORECASE
 )
@@ -104,7 +111,7 @@ class PageFacts:
         """The whole page's HTML without what it does not show (its scripts, JSON data,
         styles, templates and comments): what ``visible`` rules read, tags kept."""
         if self._visible is None:
-            self._visible = _HIDDEN.sub(" ", self.html)
+            self._visible = " ".join(outside(self.html, _HIDDEN_START))
         return self._visible
 
     @property
@@ -114,7 +121,7 @@ class PageFacts:
         made of it: what tells an interstitial (a few dozen) from a page that holds an
         article (hundreds)."""
         if self._page_words is None:
-            shown = _TAG.sub(" ", _LINK.sub(" ", self.visible))
+            shown = _TAG.sub(" ", " ".join(outside(self.visible, _LINK_START)))
             self._page_words = prose_words(html_lib.unescape(shown))
         return self._page_words
 
@@ -139,7 +146,10 @@ class PageFacts:
     @property
     def title(self) -> str:
         if self._title is None:
-            match = _TITLE.search(self.html[:SNIFF_CHARS])
+            head = self.html[:SNIFF_CHARS]
+            # (the first <title> only: the regex alone retries at every unclosed one)
+            start = _TITLE_START.search(head)
+            match = _TITLE.match(head, start.start()) if start else None
             self._title = " ".join(html_lib.unescape(match.group(1)).split()) if match else ""
         return self._title
 
@@ -151,6 +161,22 @@ class PageFacts:
             match = _DECLARED_WORDS.search(self.html[:SNIFF_CHARS]) if found else None
             self._declared = int(match.group(1)) if match else None
         return self._declared  # type: ignore[return-value]
+
+
+def outside(html: str, start: re.Pattern[str]) -> Iterator[str]:
+    """The parts of *html* outside the elements *start* finds (its group 1 names the
+    element, ending at its end tag; no group: a comment). One pass: an element never
+    closed hides nothing, and none after it is looked for (a page of unclosed tags costs
+    no more than any other)."""
+    at = 0
+    while (found := start.search(html, at)) is not None:
+        name = found.group(1)
+        end = _ENDS[name.lower() if name else None].search(html, found.end())
+        if end is None:
+            break
+        yield html[at : found.start()]
+        at = end.end()
+    yield html[at:]
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ _ERROR_HEADING = re.compile(
 )
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 _H1 = re.compile(rb"<h1[^>]*>(.*?)</h1", re.IGNORECASE | re.DOTALL)
+_TITLE_START = re.compile(rb"<title\b", re.IGNORECASE)
+_H1_START = re.compile(rb"<h1\b", re.IGNORECASE)
 _TITLE_PARTS = re.compile(r"\s+[|\u2013\u2014:-]\s+|\s*\|\s*")
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -93,13 +95,18 @@ def _error_heading(head: bytes) -> tuple[str, str] | None:
     """("title" or "heading", its text) when the page's title, or else (a title that is
     only the site's name or a word or two) one of its first headings, says it is an
     error page."""
-    match = _TITLE.search(head)
+    # (each regex tried where its element starts, not at every unclosed tag: linear)
+    start = _TITLE_START.search(head)
+    match = _TITLE.match(head, start.start()) if start else None
     title = _text(match.group(1)) if match else ""
     if _ERROR_TITLE.search(title):
         return "title", title
     if len(_TITLE_PARTS.split(title)[0].split()) > 3:
         return None  # a title that says what the page is: a headline
-    for found in itertools.islice(_H1.finditer(head), 3):  # (the first may be the logo)
+    for start in itertools.islice(_H1_START.finditer(head), 3):  # (the first may be the logo)
+        found = _H1.match(head, start.start())
+        if found is None:
+            continue
         heading = _text(found.group(1))
         if _ERROR_HEADING.search(heading):
             return "heading", heading

@@ -466,3 +466,17 @@ def test_invalid_conditions_are_refused_with_the_rule_named(tmp_path, condition,
     with pytest.raises(AccessRulesError, match=message) as caught:
         AccessRules.load(own)
     assert "'mine'" in str(caught.value)
+
+
+@pytest.mark.timeout(20)  # (each took minutes when every unclosed tag was a new search)
+@pytest.mark.parametrize("tag", ["<script>", "<!--", "<a href='/'>", "<title>", "<h1>", "<"])
+def test_a_page_of_unclosed_tags_costs_one_pass(tag):
+    html = tag * (300_000 // len(tag))
+    access = rules_for().classify(PageFacts(html, words=0, body=html.encode(), text=""))
+    assert access.label == "full"
+
+
+def test_an_element_never_closed_hides_nothing():
+    facts = PageFacts("<p>one two</p><script>var x; <p>three four</p><!-- five")
+    assert facts.page_words == 7  # all of it (a browser would hide the rest: this errs to full)
+    assert PageFacts("<p>one</p><script>x</script><p>two</p>").page_words == 2

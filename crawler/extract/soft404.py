@@ -5,7 +5,8 @@ longer exists"). Its title alone is no evidence: "Flight 404 lands safely", "Not
 the missing climbers" and "Why a vaccine does not exist yet" are real headlines. A page
 is a soft 404 only when its title says so **and** it holds almost no text: at most
 ``SOFT_404_MAX_WORDS`` words outside its navigation, header, footer, asides, forms and
-scripts (an error page says "sorry" in a sentence or two; an article says more).
+scripts (an error page says "sorry" in a sentence or two; an article says more). A form
+that holds the page's text (ASP.NET wraps whole pages in one) is not furniture.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def page_words(body: bytes, *, links: bool = True) -> int:
     except (etree.ParserError, ValueError):
         return 0
     for element in list(tree.iter(*_FURNITURE)):
+        if element.tag == "form" and _holds_the_page(element):
+            continue  # ASP.NET wraps a whole page in one form: its furniture inside goes
         element.drop_tree()
     if not links:  # lists of links: other stories' headlines (a photo caption stays)
         for element in tree.xpath("//li//a"):
@@ -77,6 +80,13 @@ def page_words(body: bytes, *, links: bool = True) -> int:
     body_element = tree.find(".//body")
     root = body_element if body_element is not None else tree
     return prose_words(" ".join(root.itertext()))  # (elements' texts kept apart)
+
+
+def _holds_the_page(form: etree._Element) -> bool:
+    """A form around the page's text (an <article>, <main> or paragraphs), not a search
+    box or a newsletter sign-up."""
+    return (form.find(".//article") is not None or form.find(".//main") is not None
+            or len(form.findall(".//p")) >= 3)  # fmt: skip
 
 
 def soft_404_evidence(body: bytes) -> str | None:

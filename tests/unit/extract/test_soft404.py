@@ -58,3 +58,21 @@ def test_no_title_or_an_ordinary_title_is_no_soft_404():
 def test_broken_markup_counts_no_words():
     assert page_words(b"") == 0
     assert page_words(b"\x00\x01\x02") == 0
+
+
+def aspnet(title: str, text: str) -> bytes:
+    """A page as ASP.NET WebForms serves it: everything inside one <form>."""
+    return f"""<!DOCTYPE html><html><head><title>{title}</title></head><body>
+    <form method="post" action="./story.aspx" id="form1"><header><nav>Home News</nav></header>
+    <div class="story"><h1>{title}</h1>{text}</div><footer>(c) Courier</footer>
+    </form></body></html>""".encode()
+
+
+def test_an_article_inside_an_aspnet_form_is_text_not_furniture():
+    paragraphs = "".join(f"<p>{'The search for the climbers went on all week. ' * 5}</p>"
+                         for _ in range(4))  # fmt: skip
+    body = aspnet("Not found: the missing climbers", paragraphs)
+    assert page_words(body) > SOFT_404_MAX_WORDS
+    assert soft_404_evidence(body) is None
+    error = aspnet("Page not found", "<p>Sorry, we could not find that page.</p>")
+    assert soft_404_evidence(error) is not None

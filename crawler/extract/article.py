@@ -12,11 +12,16 @@ re-extracting from a WARC record gives the same text as the live crawl.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import trafilatura
+from lxml.etree import XPath
 from trafilatura.utils import load_html, normalize_unicode
 from trafilatura.xml import xmltotxt
 
@@ -73,8 +78,10 @@ def _tags(*groups: list[str] | None) -> tuple[str, ...]:
     return tuple(found)
 
 
-TRAFILATURA, JSONLD_BODY = "trafilatura", "jsonld"
-BODY_SOURCES = (TRAFILATURA, JSONLD_BODY)
+# The bodies a page can get: trafilatura's default pass, its recall and precision passes,
+# and the page's own JSON-LD articleBody.
+TRAFILATURA, RECALL, PRECISION, JSONLD_BODY = "trafilatura", "recall", "precision", "jsonld"
+BODY_SOURCES = (TRAFILATURA, RECALL, PRECISION, JSONLD_BODY)
 
 
 def extractor_version() -> str:
@@ -164,6 +171,115 @@ def _with_fallbacks(meta: PageMetadata, tree: Any, url: str) -> PageMetadata:
     return meta
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A body the page could have: its text (markdown, metadata lines at its top removed)
+    and its words."""
+
+    source: str
+    text: str
+    words: int
+
+
+def _candidate(source: str, text: str, meta: PageMetadata) -> Candidate | None:
+    text = strip_leading_metadata(_strip_title_heading(text, meta.title).strip(), meta)
+    return Candidate(source, text, prose_words(text)) if text else None
+
+
+def _plain_body(text: str) -> str:
+    """A JSON-LD ``articleBody`` as paragraphs (it is plain text, often on one line, with
+    HTML entities and sometimes tags left in)."""
+    text = html_lib.unescape(re.sub(r"<[^>]{1,200}>", " ", text))
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n|\r\n|\n", text)]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _trafilatura_pass(tree: Any, url: str, options: ExtractOptions, mode: str) -> Any:
+    return trafilatura.bare_extraction(
+        tree,  # (copied by trafilatura: the tree stays whole for other passes)
+        url=url,
+        output_format="markdown",
+        with_metadata=False,
+        include_links=True,
+        include_formatting=True,
+        include_comments=options.comments,
+        favor_precision=mode == PRECISION,
+        favor_recall=mode == RECALL,
+    )
+
+
+# Measured on the tuning pages (bench/data, split "tune"; bench/quality.py): below this
+# share of the page's own articleBody, trafilatura's body lost part of the article;
+# above the second, it holds more than the article.
+LOST_SHARE, EXTRA_SHARE = 0.5, 1.1
+# Against a declared wordCount alone (no articleBody to compare the words with).
+SHORT_OF_DECLARED, LONG_OF_DECLARED = 0.7, 1.6
+_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f]|[^\W_]+")
+
+
+def agreement(a: str, b: str) -> float:
+    """Word-bag F1 of two texts (characters for the scripts written without spaces)."""
+    first, second = Counter(_TOKEN.findall(a.lower())), Counter(_TOKEN.findall(b.lower()))
+    common = sum((first & second).values())
+    if not common:
+        return 0.0
+    return 2 * common / (sum(first.values()) + sum(second.values()))
+
+
+_VISIBLE_TEXT = XPath(
+    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
+    " or ancestor::template)]"
+)
+
+
+def _shows(tree: Any, paragraph: str) -> bool:
+    """Whether the page's visible text (scripts and styles aside) holds the end of
+    *paragraph*."""
+    visible = " ".join(" ".join(t.split()) for t in _VISIBLE_TEXT(tree))
+    tail = " ".join(paragraph.split())[-60:]
+    return bool(tail) and tail in " ".join(visible.split())
+
+
+def choose_body(
+    candidate: Callable[[str], Candidate | None], meta: PageMetadata, tree: Any = None
+) -> Candidate | None:
+    """The best body among trafilatura's default pass and, only where it looks wrong,
+    its precision and recall passes and the page's own ``articleBody``:
+
+    - no default body, on a page that states an article: the recall pass, else the
+      ``articleBody``;
+    - the default longer than the ``articleBody`` (by :data:`EXTRA_SHARE`): the
+      precision pass when it agrees better with the ``articleBody`` (word-bag F1);
+    - the default under :data:`LOST_SHARE` of the ``articleBody``, whose last paragraph
+      the page shows: the ``articleBody`` (trafilatura lost part of the article);
+    - no ``articleBody`` but a declared ``wordCount`` the default exceeds by
+      :data:`LONG_OF_DECLARED`: the precision pass when it comes within range.
+    """
+    default = candidate(TRAFILATURA)
+    stated = candidate(JSONLD_BODY) if meta.article_body else None
+    if default is None:
+        return candidate(RECALL) or stated
+    if stated is not None and stated.words >= 50:
+        if default.words > EXTRA_SHARE * stated.words:
+            precise = candidate(PRECISION)
+            if (
+                precise is not None
+                and precise.words >= 0.5 * stated.words
+                and agreement(precise.text, stated.text) > agreement(default.text, stated.text)
+            ):
+                return precise
+        last = stated.text.rsplit("\n\n", 1)[-1]
+        if default.words < LOST_SHARE * stated.words and tree is not None and _shows(tree, last):
+            return stated
+        return default
+    declared = meta.declared_words
+    if declared and declared >= 50 and default.words > LONG_OF_DECLARED * declared:
+        precise = candidate(PRECISION)
+        if precise and SHORT_OF_DECLARED <= precise.words / declared <= LONG_OF_DECLARED:
+            return precise
+    return default
+
+
 def today() -> str:
     return date.today().isoformat()
 
@@ -185,29 +301,33 @@ def extract_article(html: str, url: str, options: ExtractOptions | None = None) 
         if tree is None:
             return None
         meta = decide(read_statements(tree, url), url)
-        doc = trafilatura.bare_extraction(
-            tree,  # (copied by trafilatura: the tree stays whole for the fallbacks)
-            url=url,
-            output_format="markdown",
-            with_metadata=False,
-            include_links=True,
-            include_formatting=True,
-            include_comments=options.comments,
-        )
+        doc = _trafilatura_pass(tree, url, options, TRAFILATURA)
     except Exception as exc:  # trafilatura raises assorted errors on broken markup
         raise ExtractionError(f"{type(exc).__name__}: {exc}") from exc
-    if doc is None or doc.body is None:
-        return None
+    if (doc is None or doc.body is None) and not (meta.article_body or meta.declared_words):
+        return None  # (a page that says it holds an article gets the other candidates)
     try:
         meta = _with_fallbacks(meta, tree, url)
     except Exception as exc:  # htmldate and trafilatura's metadata on broken markup
         raise ExtractionError(f"metadata: {type(exc).__name__}: {exc}") from exc
-    text = _strip_title_heading(_markdown(doc.body), meta.title).strip()
-    text = strip_leading_metadata(text, meta)
-    if not text or not has_prose(text, options.min_paragraph_words):
+
+    def candidate(source: str) -> Candidate | None:
+        if source == JSONLD_BODY:
+            return _candidate(source, _plain_body(meta.article_body or ""), meta)
+        try:
+            found = doc if source == TRAFILATURA else _trafilatura_pass(tree, url, options, source)
+        except Exception:  # another pass failing leaves the default one
+            return None
+        if found is None or found.body is None:
+            return None
+        return _candidate(source, _markdown(found.body), meta)
+
+    chosen = choose_body(candidate, meta, tree)
+    if chosen is None or not has_prose(chosen.text, options.min_paragraph_words):
         return None
+    text = chosen.text
     comments = None
-    if options.comments and doc.commentsbody is not None:
+    if options.comments and doc is not None and doc.commentsbody is not None:
         comments = _markdown(doc.commentsbody) or None
     image = meta.image
     return Article(
@@ -230,7 +350,7 @@ def extract_article(html: str, url: str, options: ExtractOptions | None = None) 
         title_source=meta.title_source,
         authors_source=meta.authors_source,
         date_source=meta.date_source,
-        body_source=TRAFILATURA,
+        body_source=chosen.source,
         extractor=extractor_version(),
     )
 

@@ -35,6 +35,8 @@ Rules (each tested in tests/unit/extract/test_metadata.py):
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -121,15 +123,25 @@ def _walk(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
                 yield from _walk(item, depth + 1)
 
 
+_WRAPPERS = re.compile(r"^\s*(?:<!\[CDATA\[|<!--)|(?:\]\]>|-->)\s*$|^\s*//[^\n]*$", re.M)
+
+
 def jsonld_nodes(tree: HtmlElement) -> list[dict[str, Any]]:
-    """Every JSON-LD object of the page; a block that is not JSON is skipped, not fatal."""
+    """Every JSON-LD object of the page; a block that is not JSON is skipped, not fatal.
+
+    Blocks wrapped in CDATA or HTML comments are unwrapped first (extruct's reader
+    then takes what plain JSON refuses: comments, trailing commas)."""
     extractor = JsonLdExtractor()
     nodes: list[dict[str, Any]] = []
     for script in tree.iterfind(".//script[@type='application/ld+json']"):
+        text = script.text_content()
         try:
-            items = extractor.extract_items(script)
-        except Exception:  # broken JSON in a page is the page's fault
-            continue
+            items = json.loads(_WRAPPERS.sub("", text), strict=False)
+        except ValueError:
+            try:
+                items = extractor.extract_items(script)
+            except Exception:  # broken JSON in a page is the page's fault
+                continue
         nodes.extend(_walk(items))
     return nodes
 
@@ -224,7 +236,8 @@ def _text(value: Any) -> str | None:
             return _text(value["properties"])
         return None
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        text = _SPACES.sub(" ", str(value)).strip()
+        # (CMSs write HTML entities into JSON-LD and meta tags alike: &#039;, &quot;)
+        text = _SPACES.sub(" ", html_lib.unescape(str(value))).strip()
         return text or None
     return None
 
@@ -531,7 +544,7 @@ def _from_meta(metas: dict[str, list[str]], said: _Statements) -> None:
                 alt = (metas.get("og:image:alt") or metas.get("twitter:image:alt") or [None])[0]
                 said.add(name, source, Image(values[0], alt))
             else:
-                said.add(name, source, values[0])
+                said.add(name, source, _text(values[0]))
 
 
 def _from_time(tree: HtmlElement, said: _Statements) -> None:
@@ -560,6 +573,11 @@ def read_statements(tree: HtmlElement, url: str) -> _Statements:
     _structured(_article_node(_rdfa_nodes(tree, url), url), RDFA, said, exclude)
     _from_meta(metas, said)
     _from_time(tree, said)
+    headings = tree.findall(".//h1")
+    if len(headings) > 1:  # several: the article's own, if one is inside <article>
+        headings = tree.xpath(".//article//h1") or headings
+    if headings:
+        said.add("h1", TRAFILATURA, _text(headings[0].text_content()))
     lang = tree.get("lang")
     said.add("language", META, lang.strip() if lang else None)
     return said
@@ -585,6 +603,24 @@ def decide_date(candidates: list[tuple[str, str]], url: str,
     return parsed[0]
 
 
+def decide_title(said: _Statements) -> tuple[str | None, str | None]:
+    """The headline readers see: of the stated titles (site name cut), most trusted
+    first, the first one the page's main ``<h1>`` repeats, else the first one
+    (structured titles are often written for search engines, the ``<h1>`` for readers:
+    measured on the tuning pages, this rule beats both "structured first" and "the
+    ``<h1>`` whenever there is one")."""
+    sitenames = [v for _, v in said.get("sitename")]
+    titles = [(source, strip_site_name(title, sitenames)) for source, title in said.get("title")]
+    if h1 := said.first("h1"):
+        folded = _fold(h1)
+        for source, title in titles:
+            if _fold(title) == folded:
+                return title, source
+    if titles:
+        return titles[0][1], titles[0][0]
+    return None, None
+
+
 def decide(said: _Statements, url: str, now: datetime | None = None) -> PageMetadata:
     """The page's metadata from the statements (fields no source stated are in
     ``missing``: the caller asks htmldate and trafilatura for them)."""
@@ -595,11 +631,7 @@ def decide(said: _Statements, url: str, now: datetime | None = None) -> PageMeta
     meta.not_free = bool(said.first("not_free"))
     if isinstance(meta.sitename, str):
         meta.sitename = meta.sitename.lstrip("@")
-    titles = said.get("title")
-    if titles:
-        source, title = titles[0]
-        sitenames = [v for _, v in said.get("sitename")]
-        meta.title, meta.title_source = strip_site_name(title, sitenames), source
+    meta.title, meta.title_source = decide_title(said)
     authors = said.get("authors")
     if authors:
         meta.authors_source, names = authors[0]

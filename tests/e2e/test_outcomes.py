@@ -28,6 +28,9 @@ LANGUAGES = {  # path -> (language, a sentence of its first paragraph)
     "/asia/shanghai-metro.html": ("zh", "首日客流达到十二万人次"),
     "/asia/busan-port.html": ("ko", "닷새 동안 이어진 파업이 마무리됐다."),
     "/asia/bangkok-canal.html": ("th", "ผู้โดยสารกว่าสามพันคนใช้บริการในวันแรก"),
+    # right-to-left scripts
+    "/mideast/beirut-port.html": ("ar", "وسط ترحيب واسع من شركات الشحن والعاملين في المرفأ."),
+    "/mideast/haifa-rail.html": ("he", "ברכבת הראשונה נסעו מאות אנשים, רבים מהם עובדי הנמל."),
 }
 ERROR_LIKE_HEADLINES = [
     "/news/2024/03/flight-404-lands.html",

@@ -51,6 +51,9 @@ PAGES = {
     "asia/shanghai-metro.html": (None, UTF8, "utf-8"),
     "asia/busan-port.html": (None, UTF8, "utf-8"),
     "asia/bangkok-canal.html": (None, UTF8, "utf-8"),
+    # right-to-left scripts (a byline in Arabic, authors in a meta tag in Hebrew)
+    "mideast/beirut-port.html": (None, UTF8, "utf-8"),
+    "mideast/haifa-rail.html": (None, UTF8, "utf-8"),
     # headlines that sound like error pages
     "news/2024/03/flight-404-lands.html": (None, UTF8, "utf-8"),
     "news/2024/03/missing-climbers.html": (None, UTF8, "utf-8"),

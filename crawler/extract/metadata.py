@@ -338,7 +338,7 @@ def url_date(url: str) -> When | None:
 
 # -- names -----------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"\S+@\S+\.\w+")
+_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)*\.[a-z]{2,6}", re.IGNORECASE)
 _BY = re.compile(
     r"^(?:by|von|par|por|di|da|de|door|av|af|przez|от|автор|tekst|text|written by|"
     r"reported by|posted by|story by|words by|photos? by)\s*[:\-]?\s+",
@@ -372,6 +372,8 @@ def clean_author(raw: str, *, exclude: Iterable[str] = ()) -> list[str]:
         if len(part) > 80 or len(part.split()) > 6 or not any(c.isalpha() for c in part):
             continue  # a sentence or a number, not a name
         if _fold(part) in excluded or part.lower().startswith(("www.", "http")):
+            continue
+        if _DOMAIN.fullmatch(part):  # "mdr.de", "nieuwsblad.be": the site, not a person
             continue
         if part not in names:
             names.append(part)

@@ -218,6 +218,8 @@ def test_url_date_breaks_a_tie():
         ("Jane Doe (jane@news.example)", ["Jane Doe"]),
         ("https://news.example/authors/jane", []),
         ("Staff", []),
+        ("mdr.de", []),  # a domain is the site
+        ("Dr. Max Kolter", ["Dr. Max Kolter"]),
         ("The Loopback Times", []),
     ],
 )

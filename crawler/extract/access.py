@@ -13,7 +13,9 @@ retries challenges and rate limits later.
 from __future__ import annotations
 
 import html as html_lib
+import math
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -44,7 +46,8 @@ SNIFF_CHARS = 256 * 1024
 INTERSTITIAL_CHARS = 64 * 1024
 EVIDENCE_CHARS = 80
 _CONDITIONS = {"title", "html", "visible", "text", "contains", "status", "max_words",
-               "min_words", "max_page_words", "declared_ratio", "builtin"}  # fmt: skip
+               "min_words", "max_page_words", "declared_ratio", "below_declared", "unless",
+               "builtin"}  # fmt: skip
 _COUNTS = ("max_words", "min_words", "max_page_words")
 # What a page does not show: its scripts (JSON-LD and other data included), styles,
 # templates and comments, contents and all; and, for its words, its links (found by
@@ -61,9 +64,8 @@ _LINK_START = re.compile(r"<(a)\b", re.IGNORECASE)
 _TAG = re.compile(r"<[^<>]*>")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 _TITLE_START = re.compile(r"<title\b", re.IGNORECASE)
-_DECLARED_WORDS = re.compile(
-    r"""["']?wordCount["']?\s*(?::|content=)\s*["']?(\d{2,6})""", re.IGNORECASE
-)
+# what follows "wordCount" where a page declares it (JSON-LD, microdata, a meta tag)
+_DECLARED_WORDS = re.compile(r"""["']?\s*(?::|content=)\s*["']?(\d{2,6})""")
 
 
 class AccessRulesError(ValueError):
@@ -96,7 +98,9 @@ class PageFacts:
         self._title: str | None = None
         self._lower: str | None = None
         self._visible: str | None = None
-        self._page_words: int | None = None
+        self._visible_lower: dict[int, str] = {}
+        self._page_words: int | None = None  # (a lower bound unless _page_words_whole)
+        self._page_words_whole = False
         self._declared: int | bool | None = False  # False: not looked for yet
 
     @property
@@ -108,11 +112,24 @@ class PageFacts:
 
     @property
     def visible(self) -> str:
-        """The whole page's HTML without what it does not show (its scripts, JSON data,
-        styles, templates and comments): what ``visible`` rules read, tags kept."""
+        """The page's HTML without what it does not show (its scripts, JSON data, styles,
+        templates and comments), as much as the regexes read: what ``visible`` rules
+        read, tags kept."""
         if self._visible is None:
-            self._visible = " ".join(outside(self.html, _HIDDEN_START))
+            parts, size = [], 0
+            for part in outside(self.html, _HIDDEN_START):
+                parts.append(part)
+                size += len(part) + 1
+                if size >= SNIFF_CHARS:
+                    break
+            self._visible = " ".join(parts)
         return self._visible
+
+    def visible_lower(self, chars: int) -> str:
+        """The first *chars* of :attr:`visible`, lower-cased (for ``contains`` anchors)."""
+        if chars not in self._visible_lower:
+            self._visible_lower[chars] = self.visible[:chars].lower()
+        return self._visible_lower[chars]
 
     @property
     def page_words(self) -> int:
@@ -120,10 +137,22 @@ class PageFacts:
         are links; an article is not), measured on the whole page whatever the extractor
         made of it: what tells an interstitial (a few dozen) from a page that holds an
         article (hundreds)."""
-        if self._page_words is None:
-            shown = _TAG.sub(" ", " ".join(outside(self.visible, _LINK_START)))
-            self._page_words = prose_words(html_lib.unescape(shown))
-        return self._page_words
+        return self.page_words_upto(sys.maxsize)
+
+    def page_words_upto(self, limit: int) -> int:
+        """:attr:`page_words`, counted only until there are more than *limit* (then some
+        number above it): a page that shows an article is not read to its end."""
+        if self._page_words is not None and (self._page_words_whole or self._page_words > limit):
+            return self._page_words
+        count = 0
+        for part in outside(self.html, _HIDDEN_START):
+            for text in outside(part, _LINK_START):
+                count += prose_words(html_lib.unescape(_TAG.sub(" ", text)))
+                if count > limit:
+                    self._page_words = count
+                    return count
+        self._page_words, self._page_words_whole = count, True
+        return count
 
     @property
     def prose(self) -> str:
@@ -156,10 +185,20 @@ class PageFacts:
     @property
     def declared_words(self) -> int | None:
         if self._declared is False:
-            # (a substring test first: the regex alone scans a whole page slowly)
-            found = "wordcount" in self.lower
-            match = _DECLARED_WORDS.search(self.html[:SNIFF_CHARS]) if found else None
-            self._declared = int(match.group(1)) if match else None
+            # The first wordCount that gives a number (wordCount, wordcount, WORDCOUNT):
+            # found with str.find and the regex tried there only, not over the page (nor
+            # the page lower-cased: most pages are decided with this alone).
+            self._declared, first = None, SNIFF_CHARS
+            for spelling in ("ordCount", "ordcount", "ORDCOUNT"):
+                at = self.html.find(spelling, 0, first)
+                while at >= 0:
+                    match = None
+                    if self.html[at - 1 : at] in ("w", "W"):  # (not a recordCount)
+                        match = _DECLARED_WORDS.match(self.html, at + len(spelling))
+                    if match:
+                        self._declared, first = int(match.group(1)), at
+                        break
+                    at = self.html.find(spelling, at + 1, first)
         return self._declared  # type: ignore[return-value]
 
 
@@ -187,12 +226,14 @@ class Rule:
     html: re.Pattern[str] | None = None
     visible: re.Pattern[str] | None = None
     text: re.Pattern[str] | None = None
+    unless: re.Pattern[str] | None = None  # the page's HTML says otherwise
     contains: tuple[str, ...] | None = None  # lower-cased; any of them
     status: frozenset[int] | None = None
     max_words: int | None = None
     min_words: int | None = None
     max_page_words: int | None = None
     declared_ratio: float | None = None
+    below_declared: float | None = None
     builtin: str | None = None
 
     @classmethod
@@ -208,17 +249,19 @@ class Rule:
             raise AccessRulesError(f"{where}: rule {name!r}: unknown builtin {raw['builtin']!r}")
         try:
             patterns = {key: re.compile(raw[key], re.IGNORECASE | re.DOTALL)
-                        for key in ("title", "html", "visible", "text") if key in raw}  # fmt: skip
+                        for key in ("title", "html", "visible", "text", "unless")
+                        if key in raw}  # fmt: skip
         except (re.error, TypeError) as exc:
             raise AccessRulesError(f"{where}: rule {name!r}: bad regex: {exc}") from None
         for key in _COUNTS:
             if key in raw and (type(raw[key]) is not int or raw[key] < 0):
                 raise AccessRulesError(f"{where}: rule {name!r}: {key} must be a whole "
                                        f"number of words, not {raw[key]!r}")  # fmt: skip
-        ratio = raw.get("declared_ratio")
-        if ratio is not None and (type(ratio) not in (int, float) or not 0 < ratio <= 1):
-            raise AccessRulesError(f"{where}: rule {name!r}: declared_ratio must be a "
-                                   f"share (0 < ratio <= 1), not {ratio!r}")  # fmt: skip
+        for key in ("declared_ratio", "below_declared"):
+            ratio = raw.get(key)
+            if ratio is not None and (type(ratio) not in (int, float) or not 0 < ratio <= 1):
+                raise AccessRulesError(f"{where}: rule {name!r}: {key} must be a share "
+                                       f"(0 < ratio <= 1), not {ratio!r}")  # fmt: skip
         status = raw.get("status")
         if status is not None and (not isinstance(status, list) or not status
                                    or not all(type(s) is int for s in status)):  # fmt: skip
@@ -232,7 +275,8 @@ class Rule:
             name, label, **patterns, contains=contains,
             status=frozenset(status) if status is not None else None,
             max_words=raw.get("max_words"), min_words=raw.get("min_words"),
-            max_page_words=raw.get("max_page_words"), declared_ratio=ratio,
+            max_page_words=raw.get("max_page_words"), declared_ratio=raw.get("declared_ratio"),
+            below_declared=raw.get("below_declared"),
             builtin=raw.get("builtin"),
         )  # fmt: skip
 
@@ -258,6 +302,10 @@ class Rule:
             if page.words >= short_of:
                 return None
             found.append(f"{page.words} of {declared} declared words")
+        if self.below_declared is not None:
+            declared = page.declared_words  # (none declared: no test)
+            if declared and page.words >= self.below_declared * declared:
+                return None  # the text the page says it has
         # An interstitial (a rule with max_words) is small: its first 64 KB hold it.
         window = INTERSTITIAL_CHARS if self.max_words is not None else SNIFF_CHARS
         tests = ((self.title, lambda: page.title), (self.html, lambda: page.html[:window]),
@@ -266,10 +314,18 @@ class Rule:
         for pattern, text in tests:
             if pattern is None:
                 continue
+            if pattern is self.visible and self.contains is not None:
+                # (the anchors in what the page shows, not only in its scripts: a lower-
+                # cased copy is cheap, a regex over the page is not)
+                shown = page.visible_lower(window)
+                if not any(anchor in shown for anchor in self.contains):
+                    return None
             match = pattern.search(text())
             if match is None:
                 return None
             found.append(repr(" ".join(match.group(0).split())[:EVIDENCE_CHARS]))
+        if self.unless is not None and self.unless.search(page.html[:SNIFF_CHARS]):
+            return None  # what the page says of itself overrules the rest
         if self.builtin == "soft_404":
             soft = soft_404_evidence(page.body if page.body is not None else page.html.encode())
             if soft is None:
@@ -281,10 +337,11 @@ class Rule:
         if self.max_page_words is not None or short_of is not None:
             # What the page itself shows, whatever the extractor made of it: a page that
             # shows an article is neither an interstitial nor a teaser of it.
-            shown = page.page_words
-            if self.max_page_words is not None and shown > self.max_page_words:
-                return None
-            if short_of is not None and shown >= short_of:
+            limit = self.max_page_words if self.max_page_words is not None else sys.maxsize
+            if short_of is not None:  # (fewer than short_of: at most its ceiling - 1)
+                limit = min(limit, math.ceil(short_of) - 1)
+            shown = page.page_words_upto(limit)
+            if shown > limit:
                 return None
             found.append(f"{shown} words on the page")
         return f"{self.name}: {', '.join(found)}"

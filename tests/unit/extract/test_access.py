@@ -322,8 +322,16 @@ def article_page(head: str = "", body_end: str = "", paragraphs: int = 12) -> st
     )
 
 
+PAYWALL_UI = (
+    '<div class="paywall-header-wrap"><a class="paywall-login-link" href="/login">Log in</a>'
+    '<a class="btn btn-paywall" href="/subscribe">Subscribe</a></div>'
+)
 CONTENT_PAGES = {
     "an article with Cloudflare's bot-detection script": article_page(body_end=CF_JSD),
+    "an article under a site's paywall login bar": article_page(body_end=PAYWALL_UI),
+    "an article whose body has the class paywall": article_page().replace(
+        "class='article-body'", "class='article-body__content paywall'"
+    ),
     "an article with '429: Too Many Requests' among a script's messages": article_page(
         head=ERROR_MESSAGES
     ),
@@ -381,6 +389,30 @@ def test_a_teaser_is_short_of_what_its_page_declares():
     assert access.evidence.startswith("teaser-declared-length: 110 of 1450 declared words")
     long_declared = whole.replace('"wordCount":600', '"wordCount":650')
     assert rules_for().classify(PageFacts(long_declared, words=120)).label == "full"
+    # a wordCount seven times the text (characters, perhaps), on a page showing it all
+    characters = whole.replace('"wordCount":600', '"wordCount":4200')
+    assert rules_for().classify(PageFacts(characters, words=600)).label == "full"
+
+
+def test_a_short_brief_that_is_all_it_declares_is_no_teaser():
+    """Not free, 129 words, and the page declares 129: a wire brief, whole."""
+    brief = article_page(head=NOT_FREE.replace('"wordCount":600', '"wordCount":129'), paragraphs=3)
+    assert rules_for().classify(PageFacts(brief, words=129)) == Access("full")
+    longer = brief.replace('"wordCount":129', '"wordCount":900')
+    assert rules_for().classify(PageFacts(longer, words=129)).label == "teaser"
+
+
+def test_a_page_that_says_it_is_free_is_no_teaser_of_a_wrong_word_count():
+    """A wordCount four times the text (seen on a real site), on a page that declares
+    itself free: full. The same page without the declaration: a teaser."""
+    free = article_page(
+        head='<script type="application/ld+json">{"@type":"NewsArticle",'
+        '"isAccessibleForFree":true,"wordCount":2737}</script>',
+        paragraphs=4,
+    )
+    assert rules_for().classify(PageFacts(free, words=200)) == Access("full")
+    unsaid = free.replace('"isAccessibleForFree":true,', "")
+    assert rules_for().classify(PageFacts(unsaid, words=200)).label == "teaser"
 
 
 # -- the conditions ------------------------------------------------------------------------
@@ -411,6 +443,21 @@ def test_max_page_words_counts_the_page_itself_outside_its_links():
     assert rule.evidence(PageFacts(small, words=0)) == "r: 'cf-turnstile', 60 words on the page"
     big = small.replace("</body>", f"<p>{_words(100)}</p></body>")
     assert rule.evidence(PageFacts(big, words=0)) is None  # 160 words: the page shows more
+
+
+def test_unless_overrules_the_rest_where_the_page_says_otherwise():
+    rule = _rule(html="cf-turnstile", unless='data-site="ours"')
+    assert rule.evidence(PageFacts('<div class="cf-turnstile"></div>')) is not None
+    assert rule.evidence(PageFacts('<div class="cf-turnstile" data-site="ours"></div>')) is None
+
+
+def test_below_declared_holds_where_nothing_is_declared():
+    rule = Rule.parse({"name": "b", "label": "teaser", "html": "locked",
+                       "below_declared": 0.8}, "test")  # fmt: skip
+    declared = '<meta itemprop="wordCount" content="300"><div class="locked"></div>'
+    assert rule.evidence(PageFacts(declared, words=100)) == "b: 'locked'"
+    assert rule.evidence(PageFacts(declared, words=250)) is None  # 250 of 300: the text
+    assert rule.evidence(PageFacts('<div class="locked"></div>', words=250)) == "b: 'locked'"
 
 
 def test_declared_ratio_needs_the_page_short_too():
@@ -455,7 +502,9 @@ def test_pages_are_mostly_decided_by_cheap_tests():
         ("max_page_words = true", "max_page_words must be a whole number"),
         ("declared_ratio = 2", "declared_ratio must be a share"),
         ('declared_ratio = "half"', "declared_ratio must be a share"),
+        ("below_declared = 0", "below_declared must be a share"),
         ("visible = '('", "bad regex"),
+        ("unless = '['", "bad regex"),
         ('status = "429"', "status must be a list"),
         ("contains = []", "contains: a text or a list"),
     ],

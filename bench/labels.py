@@ -6,7 +6,7 @@ page whose truth is not ``access: "open"`` (an annotator's text that stops on ".
 counted apart. Each page is extracted as a crawl extracts it
 (``crawler.extract.article.extract_page``) and its label read from the result; the
 classification is timed again on its own (the same page facts, the same rules) to give
-its share of the extraction's time. The downloader's view (``AccessRetryMiddleware``:
+its share of the extraction's CPU time. The downloader's view (``AccessRetryMiddleware``:
 pages up to ACCESS_SNIFF_MAX_BYTES, before extraction) is printed too: a label there is
 a page fetched again and counted towards pausing its host.
 
@@ -107,13 +107,12 @@ def downloader_facts(module: Any, body: bytes) -> Any:
                             count_words=lambda: page_words(body))  # fmt: skip
 
 
-def timing(extract: list[float], classify: list[float]) -> str:
+def timing(name: str, extract: list[float], classify: list[float]) -> str:
     ms = [1000 * s for s in sorted(classify)]
     return (
-        f"  extraction {1000 * statistics.fmean(extract):.1f} ms/page; classification "
-        f"{statistics.fmean(ms):.3f} ms/page (median {statistics.median(ms):.3f}, p99 "
-        f"{ms[int(0.99 * (len(ms) - 1))]:.2f}, max {ms[-1]:.2f}) = "
-        f"{100 * sum(classify) / sum(extract):.2f}% of extraction"
+        f"  {name}: classification {statistics.fmean(ms):.3f} ms/page (median "
+        f"{statistics.median(ms):.3f}, p99 {ms[int(0.99 * (len(ms) - 1))]:.2f}, max "
+        f"{ms[-1]:.2f}) = {100 * sum(classify) / sum(extract):.2f}% of the extraction's"
     )
 
 
@@ -140,7 +139,7 @@ def main() -> None:
     kinds: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     tallies: dict[tuple[str, str], Tally] = collections.defaultdict(Tally)
     extract_s: dict[str, list[float]] = collections.defaultdict(list)
-    classify_s: dict[str, list[float]] = collections.defaultdict(list)
+    classify_s: dict[tuple[str, str], list[float]] = collections.defaultdict(list)
     for page in pages(args.data):
         split = page.get("split")
         if split not in splits:
@@ -153,9 +152,9 @@ def main() -> None:
         # a text the annotator saw cut short: not counted with the pages that show all
         side = "" if truth.get("access", "open") == "open" else " (truth not open)"
         body = page["html"].encode("utf-8")
-        started = time.perf_counter()
+        started = time.process_time()
         extraction = extract_page(body, CONTENT_TYPE, page["url"])
-        extract_s[split].append(time.perf_counter() - started)
+        extract_s[split].append(time.process_time() - started)
         article = extraction.article
         html, _ = decode_html(body, CONTENT_TYPE)
         small = len(body) <= sniff_max
@@ -164,10 +163,10 @@ def main() -> None:
             # the classification alone, as extract_page runs it
             facts = module.PageFacts(html, words=article.words if article else 0, body=body,
                                      text=article.text if article else "")  # fmt: skip
-            started = time.perf_counter()
+            started = time.process_time()
             access = rules.classify(facts)
+            classify_s[(split, name)].append(time.process_time() - started)
             if module is this:
-                classify_s[split].append(time.perf_counter() - started)
                 assert access == extraction.access, (page["id"], access, extraction.access)
             tallies[(split, name + side)].add(page, access.label, access.evidence)
             if small:
@@ -183,7 +182,9 @@ def main() -> None:
         kind = ", ".join(f"{k} {n}" for k, n in sorted(kinds[split].items()))
         print(f"{split}: {count[split]} pages ({kind}); {count[f'{split}/small']} of at most "
               f"{sniff_max} bytes (what the downloader reads)")  # fmt: skip
-        print(timing(extract_s[split], classify_s[split]))
+        print(f"  extraction {1000 * statistics.fmean(extract_s[split]):.1f} ms/page (CPU)")
+        for name in views:
+            print(timing(name, extract_s[split], classify_s[(split, name)]))
         for name in views:
             for view in (name, f"{name}, downloader"):
                 for side in ("", " (truth not open)"):

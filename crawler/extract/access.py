@@ -4,7 +4,9 @@ paywall teaser, a rate-limit page, a soft 404 in its place.
 The rules are data (``crawler/extract/rules/access.toml``, plus a user file named by
 ``ACCESS_EXTRA_RULES`` whose rules come first), so a site rule needs no code. A rule
 fires when every condition it gives holds; the first that fires labels the page, with
-its evidence: the rule's name and the text its regex matched (short). Runs where the
+its evidence: the rule's name and the text its regex matched (short). A label that
+costs the article (challenge, rate limit, consent wall) is for a page that lacks one,
+measured on the page itself, and a teaser for text that is missing. Runs where the
 article is extracted (the extraction worker: it has the decoded page and the article)
 and, on small non-article responses, in the downloader (crawler.downloadermiddlewares.access), which
 retries challenges and rate limits later.
@@ -332,8 +334,6 @@ class Rule:
                 return None
             found.append(soft)
         # Words last when they must be counted: only pages that matched pay for it.
-        if not self._words_fit(page.words):
-            return None
         if self.max_page_words is not None or short_of is not None:
             # What the page itself shows, whatever the extractor made of it: a page that
             # shows an article is neither an interstitial nor a teaser of it.
@@ -344,6 +344,8 @@ class Rule:
             if shown > limit:
                 return None
             found.append(f"{shown} words on the page")
+        if not self._words_fit(page.words):  # (the downloader: the page parsed, last)
+            return None
         return f"{self.name}: {', '.join(found)}"
 
     def _words_fit(self, words: int) -> bool:

@@ -173,10 +173,14 @@ def _no_network() -> None:
 
 
 def _split_names(value) -> list[str] | None:
+    """A list of names from a string (split on ";" and ",") or a (nested) list."""
     if not value:
         return None
-    if isinstance(value, list | tuple):
-        names = [str(v).strip() for v in value]
+    if isinstance(value, list | tuple | set):
+        names = []
+        for v in value:
+            names.extend(_split_names(v) if isinstance(v, list | tuple | set) else [str(v)])
+        names = [n.strip() for n in names]
     else:
         names = [n.strip() for n in re.split(r"[;,]", str(value))]
     names = [n for n in names if n]
@@ -211,7 +215,7 @@ def run_trafilatura(html: str, url: str) -> dict:
     return {
         "text": get("text"),
         "title": get("title"),
-        "authors": [n.strip() for n in author.split(";") if n.strip()] if author else None,
+        "authors": [n.strip() for n in str(author).split(";") if n.strip()] if author else None,
         "date": day(get("date")),
     }
 
@@ -243,7 +247,7 @@ def run_newspaper4k(html: str, url: str) -> dict:
     return {
         "text": article.text or None,
         "title": article.title or None,
-        "authors": list(article.authors) or None,
+        "authors": _split_names(list(article.authors or [])),
         "date": day(article.publish_date),
     }
 
@@ -264,7 +268,7 @@ def run_goose3(html: str, url: str) -> dict:
     return {
         "text": article.cleaned_text or None,
         "title": article.title or None,
-        "authors": list(article.authors or []) or None,
+        "authors": _split_names(list(article.authors or [])),
         "date": day(published),
     }
 
@@ -514,8 +518,12 @@ def main(argv: list[str] | None = None) -> None:
     tasks = ((names, r["id"], r["html"], r["url"]) for r in records)
     with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(names,)) as pool:
         for i, (rid, outs) in enumerate(pool.map(_extract_all, tasks, chunksize=4), 1):
-            for out in outs.values():
-                out["score"] = score(by_id[rid], out)
+            for name, out in outs.items():
+                try:
+                    out["score"] = score(by_id[rid], out)
+                except Exception as exc:  # an odd output scores as none, with the reason
+                    print(f"  {rid} {name}: cannot score ({exc!r})", file=sys.stderr)
+                    out["score"] = score(by_id[rid], {"text": None, "cpu_ms": out["cpu_ms"]})
             results[rid] = outs
             if i % 100 == 0:
                 print(f"  {i}/{len(records)} pages", file=sys.stderr)

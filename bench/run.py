@@ -1,11 +1,13 @@
 """Throughput benchmark: this crawler against its peers, same pages, same session.
 
-    python -m bench.run [--pages 1000] [--reps 3] [--corpus realistic|uniform|DIR]
+    python -m bench.run [--pages 1000] [--reps 3] [--corpus realistic|uniform|real|DIR]
                         [--only full,wget,...] [--short 200]
 
 Serves a corpus from 127.0.0.1 (default: bench/realistic.py's varied pages in ten
 languages, gzip-encoded for clients that ask, as news sites serve them; ``uniform``:
-bench/corpus.py's 160 KB pages; a DIR: its .html files) and runs, on the same URL list,
+bench/corpus.py's 160 KB pages; ``real``: the real pages of bench/data/news.jsonl.xz, as
+UTF-8 with a charset in the header, gzip-encoded; a DIR: its .html files) and runs, on
+the same URL list,
 each mode ``--reps`` times, interleaved:
 
   full              scrapy crawl urls: fetch + WARC + extraction + dumps + manifest
@@ -25,9 +27,11 @@ included, with the time from start to the first page request. Only loopback is c
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -43,6 +47,7 @@ from pathlib import Path
 from bench import corpus, realistic
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data" / "news.jsonl.xz"
 MODES = ("full", "archive", "nocapture", "trafilatura", "trafilatura-same", "wget", "ceiling")
 OURS = ("full", "archive", "nocapture")
 
@@ -69,6 +74,7 @@ class Server:
         lock = threading.Lock()
         server = self
         self.first_request: float | None = None
+        self.content_type = content_type
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -228,25 +234,28 @@ def run_wget(url_file: Path, work: Path) -> tuple[float, float, float]:
     return timed(cmd, work)
 
 
-def _extract(body: bytes) -> int:
+def _extract(body: bytes, content_type: str = "text/html") -> int:
     from crawler.core.items import ExtractOptions
     from crawler.extract.article import extract_page
 
     options = ExtractOptions(min_paragraph_words=10)
-    article = extract_page(body, "text/html", "http://127.0.0.1/p.html", options)
+    article = extract_page(body, content_type, "http://127.0.0.1/p.html", options)
     return article.article.words if article.article else 0
 
 
-def run_ceiling(pages: dict[str, bytes]) -> tuple[float, float, float]:
+def run_ceiling(
+    pages: dict[str, bytes], content_type: str = "text/html"
+) -> tuple[float, float, float]:
     import resource
 
     before_self = resource.getrusage(resource.RUSAGE_SELF)
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
+    extract = functools.partial(_extract, content_type=content_type)
     with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
-        list(pool.map(_extract, list(pages.values())[:8], chunksize=4))  # start the workers
+        list(pool.map(extract, list(pages.values())[:8], chunksize=4))  # start the workers
         peak = _tree_rss_kb(os.getpid()) - _tree_rss_kb_self()
-        list(pool.map(_extract, pages.values(), chunksize=4))
+        list(pool.map(extract, pages.values(), chunksize=4))
         peak = max(peak, _tree_rss_kb(os.getpid()) - _tree_rss_kb_self())
     wall = time.monotonic() - start
     after_self = resource.getrusage(resource.RUSAGE_SELF)
@@ -266,6 +275,22 @@ def _tree_rss_kb_self() -> int:
     return 0
 
 
+def real_pages(limit: int) -> dict[str, bytes]:
+    """The dataset's pages (bench/data), at most *limit*, in file order, as UTF-8 (each
+    was decoded from its own charset when the dataset was built: the header says UTF-8)."""
+    import lzma
+
+    pages: dict[str, bytes] = {}
+    with lzma.open(DATA, "rt", encoding="utf-8") as f:
+        for line in f:
+            if len(pages) >= limit:
+                break
+            rec = json.loads(line)
+            name = re.sub(r"[^A-Za-z0-9._-]+", "-", rec["id"])
+            pages[f"/real/{name}.html"] = rec["html"].encode("utf-8")
+    return pages
+
+
 def load_corpus(kind: str, pages: int) -> tuple[dict[str, bytes], bool, str]:
     """Pages, whether the server gzips them, and their Content-Type."""
     if kind == "realistic":
@@ -273,6 +298,8 @@ def load_corpus(kind: str, pages: int) -> tuple[dict[str, bytes], bool, str]:
         return realistic.generate(pages), True, "text/html"
     if kind == "uniform":
         return corpus.generate(pages), False, "text/html; charset=utf-8"
+    if kind == "real":
+        return real_pages(pages), True, "text/html; charset=utf-8"
     return corpus.load(kind), False, "text/html; charset=utf-8"
 
 
@@ -285,7 +312,7 @@ def run_mode(mode: str, server: Server, url_file: Path, pages: dict[str, bytes],
     elif mode == "wget":
         wall, cpu, rss = run_wget(url_file, work)
     elif mode == "ceiling":
-        wall, cpu, rss = run_ceiling(pages)
+        wall, cpu, rss = run_ceiling(pages, server.content_type)
     else:
         wall, cpu, rss = run_ours(mode, url_file, work)
         result.split.append(cpu_split(work, cpu))
@@ -313,7 +340,9 @@ def table(results: dict[str, Result], n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=1000, help="pages (default 1000)")
-    parser.add_argument("--corpus", default="realistic", help="realistic, uniform or a DIR")
+    parser.add_argument(
+        "--corpus", default="realistic", help="realistic, uniform, real (bench/data) or a DIR"
+    )
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--only", default=",".join(MODES), help="comma-separated modes")
     parser.add_argument("--short", type=int, default=200,

@@ -8,7 +8,9 @@ counted apart. Each page is extracted as a crawl extracts it
 classification is timed again on its own (the same page facts, the same rules) to give
 its share of the extraction's CPU time. The downloader's view (``AccessRetryMiddleware``:
 pages up to ACCESS_SNIFF_MAX_BYTES, before extraction) is printed too: a label there is
-a page fetched again and counted towards pausing its host.
+a page fetched again and counted towards pausing its host. So is a view of each page as
+if the extractor had found no article on it (it happens on real pages): what the page
+itself shows must keep it ``full``.
 
     .venv/bin/python -m bench.labels                        # both splits, the current rules
     .venv/bin/python -m bench.labels --split tune           # tune rules on this one only
@@ -169,6 +171,12 @@ def main() -> None:
             if module is this:
                 assert access == extraction.access, (page["id"], access, extraction.access)
             tallies[(split, name + side)].add(page, access.label, access.evidence)
+            # the same page had the extractor found nothing on it (it happens on real
+            # pages): only what the page itself shows may decide
+            missed = rules.classify(module.PageFacts(html, words=0, body=body, text=""))
+            tallies[(split, f"{name}, article missed{side}")].add(
+                page, missed.label, missed.evidence
+            )
             if small:
                 access = downloader.classify(downloader_facts(module, body))
                 tallies[(split, f"{name}, downloader{side}")].add(
@@ -186,7 +194,7 @@ def main() -> None:
         for name in views:
             print(timing(name, extract_s[split], classify_s[(split, name)]))
         for name in views:
-            for view in (name, f"{name}, downloader"):
+            for view in (name, f"{name}, article missed", f"{name}, downloader"):
                 for side in ("", " (truth not open)"):
                     if side and (split, view + side) not in tallies:
                         continue

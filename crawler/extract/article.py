@@ -39,6 +39,7 @@ from crawler.extract.metadata import (
     parse_date,
     plausible,
     read_statements,
+    site_label,
     strip_site_name,
     url_date,
 )
@@ -151,7 +152,7 @@ def _with_fallbacks(meta: PageMetadata, tree: Any, url: str) -> PageMetadata:
         sitenames = [meta.sitename] if meta.sitename else []
         meta.title, meta.title_source = strip_site_name(title, sitenames), TRAFILATURA
     if "authors" in missing and (byline := extract_author(tree)):
-        exclude = [meta.sitename] if meta.sitename else []
+        exclude = [meta.sitename or "", site_label(url)]
         names = [n for part in byline.split(";") for n in clean_author(part, exclude=exclude)]
         if names:
             meta.authors, meta.authors_source = tuple(dict.fromkeys(names)), TRAFILATURA

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from extruct.jsonld import JsonLdExtractor
 from extruct.w3cmicrodata import MicrodataExtractor
@@ -457,7 +458,8 @@ def _structured(node: dict[str, Any] | None, source: str, said: _Statements,
                 exclude: list[str]) -> None:  # fmt: skip
     if not node:
         return
-    said.add("title", source, _text(node.get("headline")) or _text(node.get("name")))
+    said.add("title", source, _text(node.get("headline")))
+    said.add("title", source, _text(node.get("name")))  # (Wikipedia's headline is a summary)
     said.add("date", source, _text(node.get("datePublished")) or _text(node.get("dateCreated")))
     said.add("lastmod", source, _text(node.get("dateModified")))
     publisher = node.get("publisher")
@@ -528,8 +530,8 @@ _META_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
 _LIST_FIELDS = ("tags", "authors")
 
 
-def _from_meta(metas: dict[str, list[str]], said: _Statements) -> None:
-    exclude = [n for _, n in said.get("sitename")] + metas.get("og:site_name", [])
+def _from_meta(metas: dict[str, list[str]], said: _Statements, exclude: list[str]) -> None:
+    exclude = exclude + [n for _, n in said.get("sitename")]
     for name, keys in _META_KEYS.items():
         for source, key in keys:
             values = metas.get(key)
@@ -564,16 +566,30 @@ def _from_time(tree: HtmlElement, said: _Statements) -> None:
         said.add("date", TIME, str(value))
 
 
+_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "or", "ne", "go"})
+
+
+def site_label(url: str) -> str:
+    """The name a site's host says: ``https://www.vnexpress.net/x`` -> ``vnexpress``,
+    ``bbc.co.uk`` -> ``bbc`` (an author by that name is the site)."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    labels = host.split(".")[:-1]
+    while len(labels) > 1 and labels[-1] in _SECOND_LEVEL:
+        labels.pop()
+    return labels[-1] if labels else host
+
+
 def read_statements(tree: HtmlElement, url: str) -> _Statements:
     """What the page's structured data, meta tags and ``<time>`` elements state."""
     said = _Statements()
     metas = _meta_tags(tree)
-    exclude = metas.get("og:site_name", []) + metas.get("application-name", [])
+    exclude = [*metas.get("og:site_name", []), *metas.get("application-name", []),
+               site_label(url)]  # fmt: skip
     _structured(_article_node(jsonld_nodes(tree), url), JSONLD, said, exclude)
     if tree.find(".//*[@itemscope]") is not None:
         _structured(_article_node(_microdata_nodes(tree, url), url), MICRODATA, said, exclude)
     _structured(_article_node(_rdfa_nodes(tree, url), url), RDFA, said, exclude)
-    _from_meta(metas, said)
+    _from_meta(metas, said, exclude)
     _from_time(tree, said)
     headings = tree.findall(".//h1")
     if len(headings) > 1:  # several: the article's own, if one is inside <article>

@@ -17,6 +17,7 @@ from crawler.extract.metadata import (
     decide_date,
     parse_date,
     read_statements,
+    site_label,
     strip_site_name,
     url_date,
 )
@@ -282,3 +283,25 @@ def test_extract_article_records_sources_and_falls_back_to_htmldate():
     article = extract_article(plain, "http://news.example/story")
     assert (article.date, article.date_source) == ("2023-04-12", "htmldate")
     assert article.title == "Page title" and article.title_source == "trafilatura"
+
+
+def test_title_is_the_stated_one_the_h1_repeats():
+    # JSON-LD headline written for search engines; og:title and <h1> what readers see
+    seo = {**NEWS, "headline": "Harbour reopens: what it means for you"}
+    head = jsonld(seo) + '<meta property="og:title" content="Harbour reopens at last">'
+    body = f"<h1>Harbour reopens at last</h1>{BODY}"
+    assert (meta_of(page(head, body)).title, meta_of(page(head, body)).title_source) == (
+        "Harbour reopens at last", "opengraph",
+    )  # fmt: skip
+    # no <h1> repeating any: the most trusted one
+    assert meta_of(page(head)).title == "Harbour reopens: what it means for you"
+    # a headline that is a summary, the name the title (Wikipedia's JSON-LD)
+    wiki = {"@type": "Article", "name": "New Zealand", "headline": "a country in Oceania"}
+    assert meta_of(page(jsonld(wiki), f"<h1>New Zealand</h1>{BODY}")).title == "New Zealand"
+
+
+def test_an_author_named_as_the_site_is_not_an_author():
+    vn = {**NEWS, "author": {"@type": "Person", "name": "VnExpress"}, "publisher": None}
+    url = "https://www.vnexpress.net/story-123.html"
+    assert meta_of(page(jsonld(vn)), url).authors == ()
+    assert site_label("https://news.bbc.co.uk/x") == "bbc"

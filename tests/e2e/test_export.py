@@ -49,6 +49,13 @@ def test_parquet_loads_in_pandas_and_duckdb(crawl: CrawlResult, tmp_path: Path):
     assert counts == expected
     [(newest,)] = duckdb.sql(f"select max(date) from '{out}'").fetchall()
     assert newest.year == 2024  # a real date, not a string
+    # the metadata columns: lists of names and tags, where each value came from
+    assert schema.field("authors").type == pa.list_(pa.string())
+    assert schema.field("lastmod").type == pa.date32()
+    named = duckdb.sql(
+        f"select authors, authors_source, date_source from '{out}' where len(authors) > 0"
+    ).fetchall()
+    assert named and all(isinstance(a, list) and a and s and d for a, s, d in named)
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])

@@ -4,9 +4,10 @@ finished page as one (:func:`manifest_record`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from crawler.core.identity import text_digest
-from crawler.core.items import FetchedPage
+from crawler.core.items import Article, FetchedPage
 from crawler.core.outcomes import ERROR
 
 
@@ -72,6 +73,14 @@ ARTICLE_FIELDS = (
 )  # fmt: skip
 
 
+def _article_fields(article: Article | None) -> dict[str, Any]:
+    """The ARTICLE_FIELDS of a line: the article's, lists as lists (None when empty)."""
+    if article is None:
+        return {}
+    fields = {name: getattr(article, name) for name in ARTICLE_FIELDS}
+    return {**fields, "authors": list(article.authors) or None, "tags": list(article.tags) or None}
+
+
 def manifest_record(item: FetchedPage) -> ManifestRecord:
     """The manifest line of a finished page (no outcome decided is an error, never lost)."""
     article, warc, memento = item.article, item.warc, item.memento
@@ -107,16 +116,5 @@ def manifest_record(item: FetchedPage) -> ManifestRecord:
         group_relation=item.group.relation if item.group else None,
         containment=item.group.containment if item.group else None,
         dump_sha256=item.dump_sha256,
-        authors=list(article.authors) if article and article.authors else None,
-        lastmod=article.lastmod if article else None,
-        section=article.section if article else None,
-        tags=list(article.tags) if article and article.tags else None,
-        description=article.description if article else None,
-        image=article.image if article else None,
-        image_alt=article.image_alt if article else None,
-        title_source=article.title_source if article else None,
-        authors_source=article.authors_source if article else None,
-        date_source=article.date_source if article else None,
-        body_source=article.body_source if article else None,
-        extractor=article.extractor if article else None,
+        **_article_fields(article),
     )

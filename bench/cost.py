@@ -7,7 +7,8 @@ with ``git archive`` into a temporary directory, first on ``sys.path``) over the
 bench/data/news.jsonl.xz: ``extract_page`` (decoding, metadata, body, access labels, links:
 everything a crawl's extraction worker does) on each page's bytes, after one warm-up
 pass, timed with the process's CPU clock. The revisions alternate ``--reps`` times and
-the median of each is printed, with the ratio (the issue's budget: 1.2).
+the median of each is printed, with the ratio (the issue's budget: 1.2), and how many
+pages had an article at the revision and have none now (and the other way round).
 """
 
 from __future__ import annotations
@@ -52,16 +53,17 @@ def worker(split: str, limit: int | None) -> None:
     pages = load(split, limit)
     for url, body in pages[:20]:
         extract_page(body, "text/html; charset=utf-8", url)
-    times, ok = [], 0
+    times, articles = [], []
     for url, body in pages:
         started = time.process_time()
         try:
             found = extract_page(body, "text/html; charset=utf-8", url)
-            ok += found.article is not None
+            articles.append(found.article is not None)
         except Exception:
-            pass
+            articles.append(False)
         times.append(time.process_time() - started)
-    print(json.dumps({"pages": len(pages), "ok": ok, "times": times}))
+    print(json.dumps({"pages": len(pages), "ok": sum(articles), "articles": articles,
+                      "times": times}))  # fmt: skip
 
 
 def export(revision: str) -> Path:
@@ -106,6 +108,10 @@ def main() -> None:
               f"| {p95:.1f} |")  # fmt: skip
     print(f"\nratio (working tree / {args.baseline}): {means[CURRENT] / means[args.baseline]:.2f}"
           " (budget 1.20)")  # fmt: skip
+    before, after = results[args.baseline][0]["articles"], results[CURRENT][0]["articles"]
+    lost = sum(b and not a for b, a in zip(before, after, strict=True))
+    gained = sum(a and not b for b, a in zip(before, after, strict=True))
+    print(f"pages with an article before and none now: {lost}; the other way: {gained}")
 
 
 if __name__ == "__main__":

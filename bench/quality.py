@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import hashlib
 import json
 import lzma
 import os
@@ -71,6 +72,10 @@ def load(path: Path = DATA, split: str = "all", limit: int | None = None) -> lis
             if split != "all" and rec["split"] != split:
                 continue
             records.append(rec)
+    counts = collections.Counter(r["id"] for r in records)
+    for rec in records:  # ids are unique in the dataset; keep results apart if not
+        if counts[rec["id"]] > 1:
+            rec["id"] += f"#{hashlib.sha256(rec['html'].encode()).hexdigest()[:8]}"
     if limit:
         # a spread of sites, not the first N of the file (which is sorted by site)
         records.sort(key=lambda r: r["id"][::-1])
@@ -501,7 +506,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--labelled", action="store_true", help="only pages with a body truth")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--json", type=Path, default=None, help="per-page results to this file")
+    ap.add_argument(
+        "--report", type=Path, default=None,
+        help="print the tables of a --json file again (e.g. --by source), extracting nothing",
+    )  # fmt: skip
     args = ap.parse_args(argv)
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        records = [p for p in saved["pages"] if args.split in ("all", p["split"])]
+        results = {p["id"]: p["extractors"] for p in records}
+        for rid, outs in results.items():
+            by_truth = {"truth": next(p["truth"] for p in records if p["id"] == rid)}
+            for out in outs.values():
+                out["score"] = score(by_truth, out)
+        names = tuple(n for n in EXTRACTORS if n in next(iter(results.values())))
+        print(f"# {args.report}: " + ", ".join(f"{k} {v}" for k, v in saved["versions"].items()))
+        print()
+        print("\n".join(report(records, results, names, args.by, args.min_group)))
+        return
     names = tuple(n.strip() for n in args.only.split(",") if n.strip())
     unknown = set(names) - set(RUNNERS)
     if unknown:

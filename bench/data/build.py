@@ -288,6 +288,7 @@ def fundus(mirror: Path) -> Iterator[dict]:
         if deleted:
             snapshots.append((f"{sha}^", deleted))
     seen_urls: set[str] = set()
+    seen_ids: set[str] = set()
     for snapshot, only in snapshots:
         for rec in fundus_snapshot(d, snapshot, only):
             if rec["url"] in seen_urls:
@@ -296,6 +297,9 @@ def fundus(mirror: Path) -> Iterator[dict]:
             if snapshot.endswith("^"):
                 resolved = git(d, "rev-parse", snapshot).decode().strip()
                 rec["origin"] = rec["origin"].replace(f"@{snapshot}:", f"@{resolved}:")
+                if rec["id"] in seen_ids:  # a file name used again for another page
+                    rec["id"] += f"@{resolved[:10]}"
+            seen_ids.add(rec["id"])
             yield rec
 
 
@@ -475,7 +479,7 @@ def stats(records: list[dict]) -> str:
     lines.append("| language | tune | heldout | with a body truth (tune / heldout) |")
     lines.append("|---|---:|---:|---:|")
     for language in sorted(
-        {k[0] for k in lang}, key=lambda x: -(lang[(x, "tune")] + lang[(x, "heldout")])
+        {k[0] for k in lang}, key=lambda x: (-(lang[(x, "tune")] + lang[(x, "heldout")]), x)
     ):
         lines.append(
             f"| {language} | {lang[(language, 'tune')]} | {lang[(language, 'heldout')]} | "

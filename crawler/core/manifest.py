@@ -60,6 +60,10 @@ class ManifestRecord:
     date_source: str | None = None
     body_source: str | None = None
     extractor: str | None = None  # the extraction rules' version and trafilatura's
+    # A page read from another archive (source "ccnews"): the source WARC file (its path
+    # under CCNEWS_BASE) and the offset of its response record there.
+    source_file: str | None = None
+    source_offset: int | None = None
 
 
 MANIFEST_FIELDS = tuple(ManifestRecord.__dataclass_fields__)
@@ -70,6 +74,8 @@ ARTICLE_FIELDS = (
     "authors", "lastmod", "section", "tags", "description", "image", "image_alt",
     "title_source", "authors_source", "date_source", "body_source", "extractor",
 )  # fmt: skip
+# Where a page read from another archive came from (left out for live pages).
+ORIGIN_FIELDS = ("source_file", "source_offset")
 
 
 def manifest_record(item: FetchedPage) -> ManifestRecord:
@@ -119,4 +125,6 @@ def manifest_record(item: FetchedPage) -> ManifestRecord:
         date_source=article.date_source if article else None,
         body_source=article.body_source if article else None,
         extractor=article.extractor if article else None,
+        source_file=item.origin.file if item.origin else None,
+        source_offset=item.origin.offset if item.origin else None,
     )

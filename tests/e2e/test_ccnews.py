@@ -240,3 +240,42 @@ def test_a_file_that_cannot_be_read_is_an_error_line_naming_it(corpus: Corpus, t
     # the pages before the damage are kept
     kept = {line["source_file"] for line in result.manifest if line["outcome"] == "ok"}
     assert damaged in kept and corpus.files[2] in kept
+
+
+def test_two_workers_share_the_period_and_merge_into_one_archive(
+    corpus: Corpus, redis_server, tmp_path: Path
+):
+    archive = tmp_path / "archive"
+    with CcNewsServer(corpus.root, Faults(delay=0.05)) as server:
+        cmd = [sys.executable, "-m", "scrapy", "crawl", "ccnews"]
+        for key, value in ARGS.items():
+            cmd += ["-a", f"{key}={value}"]
+        job = {**TEST_SETTINGS, **settings(server), "ARCHIVE_DIR": str(archive), "JOB": "cc",
+               "REDIS_URL": redis_server.url, "REDIS_LEASE": "5",
+               "CCNEWS_FILES_AT_ONCE": "1"}  # fmt: skip
+        workers = []
+        for name in ("w1", "w2"):
+            options = [f"{k}={v}" for k, v in {**job, "REDIS_WORKER": name}.items()]
+            with (tmp_path / f"{name}.log").open("w") as log:
+                workers.append(subprocess.Popen(
+                    cmd + [x for option in options for x in ("-s", option)], cwd=ROOT,
+                    stdout=log, stderr=subprocess.STDOUT,
+                ))  # fmt: skip
+        statuses = [w.wait(240) for w in workers]
+        assert statuses == [0, 0], (tmp_path / "w1.log").read_text()[-3000:]
+        ranges = list(server.log.ranges)
+    merged = run_scrapy("merge", str(archive), "--job", "cc", "--redis", redis_server.url)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    lines = list(Archive(archive).manifest_records())
+    assert Counter(line["url"] for line in lines) == Counter(list(expected(corpus)))
+    # each file was read by one worker, once (no range asked for twice), and both worked
+    read_by = {}
+    for name in ("w1", "w2"):
+        progress = json.loads((archive / "workers" / name / "ccnews.json").read_text())
+        for path, entry in progress["files"].items():
+            assert entry["done"] and path not in read_by
+            read_by[path] = name
+    assert set(read_by) == {corpus.files[i] for i in IN_PERIOD}
+    assert set(read_by.values()) == {"w1", "w2"}
+    assert len(ranges) == len(set(ranges))
+    assert verify(Archive(archive)).ok

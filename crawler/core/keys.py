@@ -302,7 +302,7 @@ STAT_RESPONSES = "downloader/response_count"
 PROJECT_STAT_PREFIXES = (
     "input/", "discovered/", "pages/", "manifest/", "extract/", "text/", "links/", "warc/",
     "wayback/", "discovery/", "seeds/", "recovery/", "netguard/", "retry/", "robotstxt/",
-    "index/", "cpu/", "job/", "access/", "groups/",
+    "index/", "cpu/", "job/", "access/", "groups/", "ccnews/",
 )  # fmt: skip
 
 

@@ -239,8 +239,10 @@ class CcNewsSpider(ArchiveSpider):
         """The first range of a file (called here, and by the Redis scheduler with a job's
         entry): from where an earlier run left it."""
         path = page.url.removeprefix(self.base)
-        read = FileRead(page, path, self.progress.offset(path), self.chunk_size,
-                        resumed_to=self.progress.read(path))  # fmt: skip
+        again = self.refresh and self.progress.done(path)  # refresh=1: from its start
+        offset, resumed_to = (0, 0) if again else (self.progress.offset(path),
+                                                   self.progress.read(path))  # fmt: skip
+        read = FileRead(page, path, offset, self.chunk_size, resumed_to=resumed_to)
         if read.offset:
             self.crawler.stats.inc_value("ccnews/files_resumed")
             logger.info("Resuming %s at byte %d", path, read.offset)

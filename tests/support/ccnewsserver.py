@@ -160,13 +160,15 @@ def build_corpus(
     captures_per_file: int = 30,
     pages: list[tuple[str, bytes]] | None = None,
     seed: int = 7,
+    hosts: list[str] | None = None,
 ) -> Corpus:
     """CC-NEWS-like files started at *file_starts* under *root*/crawl-data/CC-NEWS/, each
     with *captures_per_file* captures spread until the next file starts (the last: six
-    hours), from *pages* (default: the bundled site's articles) at the sites of SITES."""
+    hours), from *pages* (default: the bundled site's articles) at *hosts* (default: the
+    sites of SITES)."""
     rng = random.Random(seed)
     pages = pages or site_pages()
-    hosts = list(SITES)
+    hosts = hosts or list(SITES)
     starts = sorted(file_starts)
     files, captured = [], []
     for index, started in enumerate(starts):

@@ -41,6 +41,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from warcio.archiveiterator import ArchiveIterator
+
 from bench import realistic
 from bench.run import ROOT, timed
 from tests.support.ccnewsserver import CcNewsServer, build_corpus
@@ -125,8 +127,10 @@ def run_trafilatura(kept: Path, work: Path) -> dict:
     count = 0
     for line in archive.manifest_records():
         if line.get("warc_file"):
-            record, _ = archive.warc_record(line["warc_file"], line["warc_offset"])
-            (pages / f"{line['id']}.html").write_bytes(record.content_stream().read())
+            with (archive.warc_dir / line["warc_file"]).open("rb") as fh:
+                fh.seek(line["warc_offset"])
+                body = next(iter(ArchiveIterator(fh))).content_stream().read()  # as decoded
+            (pages / f"{line['id']}.html").write_bytes(body)
             count += 1
     exe = str(Path(sys.executable).parent / "trafilatura")
     cmd = [exe, "--input-dir", str(pages), "-o", str(work / "trafilatura-out"), "--markdown",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
+from crawler.archive.files import StorageError
 from crawler.archive.progress import SourceProgress
 from crawler.archive.state import UrlState
 from crawler.core.identity import url_id
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 SOURCE = "ccnews"
+_OPTIONAL = "ccnews_listing_optional"  # meta (its own): a listing that may be missing
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
@@ -88,6 +91,8 @@ class FileRead:
 
 
 class CcNewsSpider(ArchiveSpider):
+    """Pages of CC-NEWS for a period and sites (the module's text says how)."""
+
     name = "ccnews"
 
     def __init__(
@@ -132,6 +137,13 @@ class CcNewsSpider(ArchiveSpider):
         at_once = max(1, settings.getint("CCNEWS_FILES_AT_ONCE"))
         settings.set("REDIS_BATCH", 1, priority="spider")
         settings.set("REDIS_MAX_HELD", at_once, priority="spider")
+        # A range stays in Scrapy's scraper slot until its pages have left the pipelines,
+        # and downloads pause while the slot holds more than this: room for each file's
+        # range being extracted and its next one, or extraction waits for a download at
+        # every range.
+        room = (2 * at_once + 1) * settings.getint("CCNEWS_CHUNK_SIZE")
+        if room > settings.getint("SCRAPER_SLOT_MAX_ACTIVE_SIZE"):
+            settings.set("SCRAPER_SLOT_MAX_ACTIVE_SIZE", room, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> CcNewsSpider:
@@ -146,6 +158,8 @@ class CcNewsSpider(ArchiveSpider):
             raise ValueError("CCNEWS_CHUNK_SIZE must be >= 1024, CCNEWS_FILES_AT_ONCE >= 1 "
                              "and CCNEWS_RETRY_TIMES >= 0")  # fmt: skip
         spider.job = bool(settings.get("JOB"))
+        if spider.job and spider.limit is not None:
+            raise ValueError("limit= is for a run on one machine, not a distributed job's worker")
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(spider.page_finished, signal=signal)
         crawler.signals.connect(spider.save_progress, signal=signals.spider_closed)
@@ -170,11 +184,11 @@ class CcNewsSpider(ArchiveSpider):
             yield Request(
                 self.base + LISTING.format(month=month), callback=self.parse_listing,
                 errback=self.listing_failed, dont_filter=True,
-                meta={"ccnews_optional": index == 0},
+                meta={_OPTIONAL: index == 0},
             )  # fmt: skip
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
-        optional = response.meta.get("ccnews_optional")
+        optional = response.meta.get(_OPTIONAL)
         if response.status != 200:
             yield from self.listing_done(response.url, f"HTTP {response.status}", optional,
                                          response.status)  # fmt: skip
@@ -189,7 +203,7 @@ class CcNewsSpider(ArchiveSpider):
 
     def listing_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
-        optional = request.meta.get("ccnews_optional")
+        optional = request.meta.get(_OPTIONAL)
         yield from self.listing_done(request.url, describe_exception(failure.value), optional)
 
     def listing_done(
@@ -359,12 +373,19 @@ class CcNewsSpider(ArchiveSpider):
         members = tuple(data[r.offset - start : r.offset - start + r.length]
                         for r in capture.records)  # fmt: skip
         index = capture.records.index(response)
-        page = record_page(
-            read_member(members[index]), PageRef(target, id_, seq), None,
-            fetched_at=warc_date_seconds(response.date), source=SOURCE,
-            origin=Origin(read.path, response.offset),
-            records=SourceRecords(members, index, read.page.url),
-        )  # fmt: skip
+        fields = {
+            "fetched_at": warc_date_seconds(response.date), "source": SOURCE,
+            "origin": Origin(read.path, response.offset),
+            "records": SourceRecords(members, index, read.page.url),
+        }  # fmt: skip
+        page_ref = PageRef(target, id_, seq)
+        try:
+            page = record_page(read_member(members[index]), page_ref, None, **fields)
+        except (ValueError, OSError, EOFError, zlib.error) as exc:  # a body warcio cannot decode
+            stats.inc_value("ccnews/unreadable_records")
+            page = FetchedPage(page_ref, final_url=target, status=response.status,
+                               outcome=ERROR, error=f"unreadable record: {exc!r}",
+                               **fields)  # fmt: skip
         read.inflight[id_] = capture.offset
         self.handed_on += 1
         stats.inc_value("ccnews/kept")
@@ -431,4 +452,8 @@ class CcNewsSpider(ArchiveSpider):
         its read point were handed on."""
         for read in self.reads.values():
             self.progress.advance(read.path, read.durable(), read.offset)
-        self.progress.save()
+        try:
+            self.progress.save()
+        except StorageError as exc:  # a later save may succeed; a lost one costs a re-read
+            self.crawler.stats.inc_value("ccnews/progress_write_errors")
+            logger.error("Cannot record how far the CC-NEWS files were read: %s", exc)

@@ -279,3 +279,46 @@ def test_two_workers_share_the_period_and_merge_into_one_archive(
     assert set(read_by.values()) == {"w1", "w2"}
     assert len(ranges) == len(set(ranges))
     assert verify(Archive(archive)).ok
+
+
+def test_a_worker_killed_mid_file_loses_nothing(corpus: Corpus, redis_server, tmp_path: Path):
+    """A worker SIGKILLed while it reads a file, restarted beside a second one: whoever
+    takes the file over once its lease lapses (the restarted worker from where it left
+    it, the other from its start) skips the pages already recorded; the merge has each
+    page once."""
+    archive = tmp_path / "archive"
+    faults = Faults(delay=0.1)
+    with CcNewsServer(corpus.root, faults) as server:
+        cmd = [sys.executable, "-m", "scrapy", "crawl", "ccnews"]
+        for key, value in ARGS.items():
+            cmd += ["-a", f"{key}={value}"]
+        job = {**TEST_SETTINGS, **settings(server), "ARCHIVE_DIR": str(archive), "JOB": "ck",
+               "REDIS_URL": redis_server.url, "REDIS_LEASE": "2",
+               "CCNEWS_FILES_AT_ONCE": "1"}  # fmt: skip
+
+        def worker(name: str) -> subprocess.Popen:
+            options = [f"{k}={v}" for k, v in {**job, "REDIS_WORKER": name}.items()]
+            with (tmp_path / f"{name}.log").open("a") as log:
+                return subprocess.Popen(
+                    cmd + [x for option in options for x in ("-s", option)], cwd=ROOT,
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                )  # fmt: skip
+
+        w1 = worker("w1")
+        part = archive / "workers" / "w1" / "manifest.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and w1.poll() is None:
+            if part.exists() and part.read_bytes().count(b"\n") >= 4:
+                break
+            time.sleep(0.05)
+        assert w1.poll() is None, "w1 ended before it could be killed"
+        os.killpg(w1.pid, signal.SIGKILL)
+        w1.wait(30)
+        faults.delay = 0.0
+        w1, w2 = worker("w1"), worker("w2")  # (the killed one repairs its part on start)
+        assert [w1.wait(240), w2.wait(240)] == [0, 0], (tmp_path / "w1.log").read_text()[-3000:]
+    merged = run_scrapy("merge", str(archive), "--job", "ck", "--redis", redis_server.url)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    lines = list(Archive(archive).manifest_records())
+    assert Counter(line["url"] for line in lines) == Counter(list(expected(corpus)))
+    assert verify(Archive(archive)).ok

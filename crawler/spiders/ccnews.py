@@ -318,6 +318,11 @@ class CcNewsSpider(ArchiveSpider):
                 yield out
             return
         stats.inc_value("ccnews/bytes", len(data))
+        if not captures and not final and read.chunk >= self.max_chunk:
+            error = f"a capture larger than DOWNLOAD_MAXSIZE ({self.max_chunk} bytes)"
+            async for out in self.file_failed(read, error, response.status):
+                yield out
+            return
         if not captures and not final:  # one capture larger than a range: ask for more
             read.chunk = min(read.chunk * 2, self.max_chunk)
             stats.inc_value("ccnews/ranges_grown")

@@ -6,9 +6,9 @@ reads the whole members of a chunk that starts at a record boundary: of each rec
 its WARC headers (and a response's HTTP status and Content-Type) are kept; the rest of the
 block is inflated to find where the member ends, never kept, decoded or parsed. Records are
 grouped into captures (a request, its response, the metadata after them: one target URI,
-one response), and the chunk's last capture, which may go on in the next chunk, is left
-for it: the next chunk starts at its first byte (read again, not carried in memory), so a
-retried or resumed read always starts at a whole capture.
+one response, its request before or after it), and the chunk's last capture, which may go
+on in the next chunk, is left for it: the next chunk starts at its first byte (read again,
+not carried in memory), so a retried or resumed read always starts at a whole capture.
 """
 
 from __future__ import annotations
@@ -132,13 +132,28 @@ def _member(data: memoryview, start: int, base: int, final: bool) -> StreamRecor
 
 
 def _joins(capture: list[StreamRecord], record: StreamRecord) -> bool:
-    """Whether *record* belongs to the capture being gathered."""
+    """Whether *record* belongs to the capture being gathered: the same target URI, and
+    not the next exchange (a request or response once the capture has its response,
+    unless it is that response's own request, which some writers, this one among them,
+    write after it: linked by ``WARC-Concurrent-To``)."""
     if not capture or record.record_type == "warcinfo":
         return False
     if record.target_uri != capture[0].target_uri or capture[0].record_type == "warcinfo":
         return False
-    has_response = any(r.record_type == "response" for r in capture)
-    return not (has_response and record.record_type in ("request", "response"))
+    response = next((r for r in capture if r.record_type == "response"), None)
+    if response is None or record.record_type not in ("request", "response"):
+        return True
+    if record.record_type == "response" or any(r.record_type == "request" for r in capture):
+        return False
+    return _concurrent(record, response)
+
+
+def _concurrent(a: StreamRecord, b: StreamRecord) -> bool:
+    """*a* and *b* name each other (either way) in ``WARC-Concurrent-To``."""
+    return bool(
+        (a.record_id and b.headers.get("warc-concurrent-to") == a.record_id)
+        or (b.record_id and a.headers.get("warc-concurrent-to") == b.record_id)
+    )
 
 
 def scan_chunk(data: bytes | memoryview, offset: int, *, final: bool) -> tuple[list[Capture], int]:

@@ -122,10 +122,9 @@ def test_the_copied_records_are_the_source_bytes(crawl: CrawlResult, corpus: Cor
         # the manifest points at the copied response
         record, _ = Archive(crawl.archive).warc_record(line["warc_file"], line["warc_offset"])
         assert record.rec_headers.get_header("WARC-Record-ID") == capture.response.record_id
-    # nothing else: a warcinfo record, robots.txt and the two listings (this crawler
-    # writes a response, then its request: two captures each), and the pages' captures
-    # (no range of the source files was archived as a response)
-    assert count == 1 + 3 * 2 + len(crawl.manifest)
+    # nothing else: a warcinfo record, robots.txt and the two listings, and the pages'
+    # captures (no range of the source files was archived as a response)
+    assert count == 1 + 3 + len(crawl.manifest)
 
 
 def test_the_dumps_are_what_reextract_gives(crawl: CrawlResult, corpus: Corpus, tmp_path: Path):

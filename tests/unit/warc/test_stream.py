@@ -14,6 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.warc.reader import read_member
 from crawler.warc.stream import StreamError, record_head, scan_chunk
 from crawler.warc.writer import WarcWriter
+from tests.support.builders import http_exchange
 from tests.support.ccnewsserver import build_corpus
 
 
@@ -124,3 +125,14 @@ def test_a_copied_capture_is_byte_for_byte_with_a_pointer_to_its_source(corpus, 
     block = metadata.content_stream().read().decode()
     assert f"source-offset: {capture.response.offset}\r\n" in block
     assert f"source-file: {corpus.files[0]}\r\n" in block
+
+
+def test_a_request_written_after_its_response_is_in_its_capture(tmp_path: Path):
+    writer = WarcWriter(tmp_path)  # writes each response, then its request
+    for _ in range(3):
+        writer.write_exchange(http_exchange(url="http://example.org/same"))
+    writer.close()
+    [path] = tmp_path.glob("*.warc.gz")
+    captures, _ = scan_chunk(path.read_bytes(), 0, final=True)
+    kinds = [[r.record_type for r in c.records] for c in captures]
+    assert kinds == [["warcinfo"], *[["response", "request"]] * 3]  # three, not merged

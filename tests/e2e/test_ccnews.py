@@ -13,16 +13,21 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.directory import Archive
+from crawler.tools.replay import url as replay_url
 from crawler.tools.verify import verify
 from crawler.warc.reader import read_member
 from crawler.warc.stream import scan_chunk
+from tests.support.browser import free_port, replay_tool, serving
 from tests.support.ccnewsserver import CcNewsServer, Corpus, Faults, build_corpus
 from tests.support.crawl import BIN, ROOT, TEST_SETTINGS, CrawlResult, run_crawl, run_scrapy
 
@@ -321,3 +326,28 @@ def test_a_worker_killed_mid_file_loses_nothing(corpus: Corpus, redis_server, tm
     lines = list(Archive(archive).manifest_records())
     assert Counter(line["url"] for line in lines) == Counter(list(expected(corpus)))
     assert verify(Archive(archive)).ok
+
+
+@pytest.mark.browser
+def test_replay_and_pack_work_on_the_copied_records(crawl: CrawlResult, tmp_path: Path):
+    """pywb replays a page from its copied records at its CC-NEWS date; the archive packs
+    into a WACZ that py-wacz validates (both from the replay virtualenv)."""
+    wacz = tmp_path / "cc.wacz"
+    packed = run_scrapy("pack", str(crawl.archive), "--out", str(wacz), "--with-text")
+    assert packed.returncode == 0, packed.stdout + packed.stderr
+    validate = [str(replay_tool("wacz")), "validate", "-f", str(wacz)]
+    validated = subprocess.run(validate, capture_output=True, text=True, timeout=300, check=False)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    line = crawl.manifest[0]
+    stamp = "".join(c for c in line["fetched_at"] if c.isdigit())
+    port = free_port()
+    cmd = [sys.executable, "-m", "scrapy", "replay", str(crawl.archive), "--port", str(port)]
+    page = replay_url(port, line["url"], f"{stamp}id_")
+    with serving(cmd, port, cwd=ROOT), urllib.request.urlopen(page) as resp:
+        body, dates = resp.read(), resp.headers.get_all("Memento-Datetime")
+    record, _ = Archive(crawl.archive).warc_record(line["warc_file"], line["warc_offset"])
+    assert {parsedate_to_datetime(d).strftime("%Y%m%d%H%M%S") for d in dates} == {stamp}
+    with (crawl.archive / "warc" / line["warc_file"]).open("rb") as fh:
+        fh.seek(line["warc_offset"])
+        payload = next(iter(ArchiveIterator(fh))).content_stream().read()
+    assert body == payload and record.rec_headers.get_header("WARC-Target-URI") == line["url"]

@@ -94,8 +94,12 @@ def test_text_dumps_names_front_matter_and_body(crawl: CrawlResult, site: SiteSe
     meta, body = split_dump((crawl.archive / council["text_file"]).read_text(encoding="utf-8"))
     assert meta["title"] == 'Council: "Budget" passes 7-2'  # ': ' and quotes round-trip
     assert meta["author"] == "Daniel Reyes"
-    assert meta["date"] == "2024-03-12"
+    assert meta["date"] == "2024-03-12T19:05:00+00:00"  # with the time and zone stated
+    assert (meta["authors"], meta["authors_source"]) == (["Daniel Reyes"], "meta")
     assert meta["sitename"] == "The Loopback Courier"
+    # the manifest line carries the same metadata, typed
+    assert council["date"] == meta["date"] and council["authors"] == ["Daniel Reyes"]
+    assert council["extractor"] == meta["extractor"]
     assert meta["language"] == "en"
     assert "seven votes to two" in body and "340 pages" in body
     assert "Subscribe" not in body and "All rights reserved" not in body

@@ -102,6 +102,8 @@ def manifest_record(item: FetchedPage) -> ManifestRecord:
         text_sha256=text_digest(article.body) if article else None,
         encoding=item.encoding,
         source=item.source,
+        source_file=item.origin.file if item.origin else None,
+        source_offset=item.origin.offset if item.origin else None,
         via=item.page.via,
         memento_url=memento.url if memento else None,
         memento_datetime=memento.datetime if memento else None,
@@ -125,6 +127,4 @@ def manifest_record(item: FetchedPage) -> ManifestRecord:
         date_source=article.date_source if article else None,
         body_source=article.body_source if article else None,
         extractor=article.extractor if article else None,
-        source_file=item.origin.file if item.origin else None,
-        source_offset=item.origin.offset if item.origin else None,
     )

@@ -1,4 +1,4 @@
-"""Item pipelines: extraction -> links -> text dump -> manifest (+ state).
+"""Item pipelines: extraction -> source records -> links -> text dump -> manifest (+ state).
 
 Each stage takes a :class:`~crawler.core.items.FetchedPage` and returns a new one; the
 manifest stage is last and writes exactly one line for every page it receives. The
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.archive.dumps import page_dump
@@ -26,12 +26,14 @@ from crawler.core.keys import (
     STAT_ARCHIVE_WRITE_ERRORS,
     STAT_CPU_EXTRACTION,
     STAT_CPU_STORAGE,
+    STAT_INPUT_ENTRIES,
     STAT_MANIFEST_LINES,
     STAT_TEXT_FILES,
     outcome_stat,
 )
 from crawler.core.manifest import manifest_record
 from crawler.core.outcomes import ERROR, OK
+from crawler.downloadermiddlewares.warc import warc_capture_of
 from crawler.extensions.archive import archive_of
 from crawler.extract.stage import PageExtractor, blocked_page
 
@@ -116,6 +118,48 @@ class ExtractPipeline:
             self.stats.set_value("extract/worker_restarts", self.extractor.restarts)
         self.stats.set_value(STAT_CPU_EXTRACTION, round(self.extractor.cpu_seconds, 3))
         self.extractor.close()
+
+
+class SourceRecordsPipeline:
+    """Pages read from another archive (the ``ccnews`` spider's, which carry their
+    original records): one whose article is in a language not asked for (the spider's
+    ``languages``) is dropped without a line (stat ``ccnews/skipped/language``); the
+    others count as input entries and get their records copied, byte for byte, into this
+    archive's WARC, followed by a ``metadata`` record naming the source file and offset
+    (``warc`` then points at the copied response), before their dump and line."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.warc_enabled = crawler.settings.getbool("WARC_ENABLED")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SourceRecordsPipeline:
+        return cls(crawler)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage) or item.records is None:
+            return item
+        languages = getattr(self.crawler.spider, "languages", ())
+        language = item.article.language if item.article else None
+        if languages and language and language not in languages:
+            self.stats.inc_value("ccnews/skipped/language")
+            raise DropItem(f"{item.url}: language {language}", log_level="DEBUG")
+        self.stats.inc_value(STAT_INPUT_ENTRIES)
+        records, item = item.records, dataclasses.replace(item, records=None)
+        capture = warc_capture_of(self.crawler) if self.warc_enabled else None
+        if capture is None:
+            return item
+        provenance = {"via": records.source_url}
+        if item.origin is not None:
+            provenance |= {"source-file": item.origin.file,
+                           "source-offset": str(item.origin.offset)}  # fmt: skip
+        try:
+            pointer = await capture.copy_capture(list(records.members), records.response,
+                                                 provenance)  # fmt: skip
+        except OSError as exc:  # WarcWriteError: the crawl is closing; the line says why
+            return dataclasses.replace(item, outcome=ERROR, error=str(exc))
+        return dataclasses.replace(item, warc=pointer)
 
 
 class LinksPipeline:

@@ -28,7 +28,7 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 
-from crawler.core.items import FetchedPage, PageRef
+from crawler.core.items import FetchedPage, PageRef, SourceDone
 from crawler.core.keys import (
     META_FRONTIER_ENTRY,
     META_PAGE,
@@ -74,7 +74,10 @@ class RedisScheduler:
         settings = crawler.settings
         self.batch = max(1, settings.getint("REDIS_BATCH"))
         # Entries taken but not finished, at most: enough to keep every download slot busy.
-        self.max_held = max(self.batch, 2 * settings.getint("CONCURRENT_REQUESTS"))
+        # (REDIS_MAX_HELD, when set: entries that are whole source files, read a few at once)
+        self.max_held = settings.getint("REDIS_MAX_HELD") or max(
+            self.batch, 2 * settings.getint("CONCURRENT_REQUESTS")
+        )
         self.local: deque[Request] = deque()  # follow-ups of entries held here
         self.buffer: deque[Entry] = deque()  # taken, not yet handed to the engine
         self.held: dict[str, str] = {}  # page id -> stream id, handed to the engine
@@ -189,8 +192,12 @@ class RedisScheduler:
 
     # -- signals --------------------------------------------------------------------------
     def _scraped(self, item: Any) -> None:
-        """The page's manifest line is written and flushed: its entry is done."""
-        if isinstance(item, FetchedPage) and (entry_id := self.held.pop(item.id, None)):
+        """The page's manifest line is written and flushed: its entry is done. A source
+        file's entry (SourceDone: its pages recorded) is acknowledged without being counted
+        as an input entry: its pages are, each with its line."""
+        if isinstance(item, SourceDone) and (entry_id := self.held.pop(item.id, None)):
+            self.frontier.ack([entry_id])
+        elif isinstance(item, FetchedPage) and (entry_id := self.held.pop(item.id, None)):
             self._resolve(entry_id)
 
     def _released(self, item: Any) -> None:

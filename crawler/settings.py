@@ -180,6 +180,23 @@ REDIS_POLL_INTERVAL = 0.5  # seconds between looks at the job while this worker 
 # 0: off, each worker keeps only its own AutoThrottle/DOWNLOAD_DELAY spacing).
 REDIS_HOST_RATE = 8.0
 REDIS_HOST_BURST = 4.0
+# Entries a worker holds at once (0: at least twice CONCURRENT_REQUESTS). The ccnews spider
+# sets it to CCNEWS_FILES_AT_ONCE: its entries are whole files.
+REDIS_MAX_HELD = 0
+
+# --- CC-NEWS (the ccnews spider: Common Crawl's news archive as a source) -----------------
+# Base URL of Common Crawl's data: the monthly listings and WARC files are under
+# crawl-data/CC-NEWS/ there (a mirror, or a stand-in on loopback in the tests).
+CCNEWS_BASE = "https://data.commoncrawl.org/"
+# Bytes asked for per ranged request. Scrapy holds a response whole: a few MB keeps memory
+# bounded and makes a dropped connection cheap to resume (a range larger than one record
+# is grown as needed, up to DOWNLOAD_MAXSIZE).
+CCNEWS_CHUNK_SIZE = 4 * 1024 * 1024
+# Files read at once by one crawl (each one range at a time, in order).
+CCNEWS_FILES_AT_ONCE = 2
+# Retries of a range that fails (a dropped connection, a 503), waiting as RETRY_BACKOFF_*
+# says, before the file is given up for this run (an `error` line naming it).
+CCNEWS_RETRY_TIMES = 8
 
 # --- components -------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
@@ -205,6 +222,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 300,
+    # Pages read from another archive (ccnews): the languages asked for, records copied.
+    "crawler.pipelines.SourceRecordsPipeline": 350,
     "crawler.pipelines.LinksPipeline": 400,
     "crawler.pipelines.TextDumpPipeline": 500,
     "crawler.pipelines.GroupPipeline": 600,

@@ -10,6 +10,7 @@ ARCHIVE_DIR/
   reports/<run>.html           one report per run, and index.html across runs
   indexes/index.cdxj           the CDXJ index of every WARC record (pywb's format)
   state.sqlite                 what earlier runs did
+  ccnews.json                  how far each CC-NEWS file has been read (ccnews spider)
   .lock                        held by the process writing the archive
 ```
 
@@ -45,6 +46,7 @@ from crawler.archive.files import (
 )
 from crawler.archive.groups import GroupIndex
 from crawler.archive.lock import DirectoryLock
+from crawler.archive.progress import SourceProgress
 from crawler.archive.state import SqliteStateStore, StateStore, UrlState
 from crawler.core.identity import text_filename
 from crawler.core.items import LinkRecord, WarcPointer
@@ -119,7 +121,8 @@ class Archive:
             leftovers = sorted(self.warc_dir.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}"))
             closed = [close_open_warc(path) for path in leftovers]
             self.recovered_warcs = [final.name for final, _ in closed if final is not None]
-            temp = sum(remove_stale_temp_files(d) for d in (self.text_dir, self.runs_dir))
+            temp = sum(remove_stale_temp_files(d)
+                       for d in (self.text_dir, self.runs_dir, self.root))  # fmt: skip
             manifest_cut = repair_torn_tail(self.manifest_path)
             links_cut = repair_torn_tail(self.links_path)
             self._state = self._shared_state or SqliteStateStore(self.state_path).open()
@@ -214,6 +217,10 @@ class Archive:
         relative = self.text_file(seq, id_)
         atomic_write_text(self.root / relative, text)
         return relative
+
+    def source_progress(self, source: str) -> SourceProgress:
+        """How far the files of *source* (``ccnews``) have been read: ``<source>.json``."""
+        return SourceProgress(self.root / f"{source}.json")
 
     def link_warcs(self, paths: Iterable[Path]) -> None:
         """Symbolic links in ``warc/`` to WARC files kept elsewhere (a corpus made from

@@ -57,6 +57,10 @@ def page_dump(item: FetchedPage) -> str:
         provenance["source"] = item.source
         provenance["memento_url"] = item.memento.url
         provenance["memento_datetime"] = item.memento.datetime
+    if item.origin is not None:  # read from another archive (CC-NEWS): from where
+        provenance["source"] = item.source
+        provenance["source_file"] = item.origin.file
+        provenance["source_offset"] = item.origin.offset
     if item.warc is not None:
         provenance["warc_file"] = item.warc.filename
         provenance["warc_record_id"] = item.warc.record_id

@@ -235,6 +235,38 @@ class FoundLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a page read from another archive came from (CC-NEWS): the source WARC file
+    (its path under the source's base URL) and the byte offset of its response record."""
+
+    file: str
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecords:
+    """A page's original records as the source archive wrote them (request, response,
+    metadata: each its gzip member, byte for byte) and which of them is the response;
+    copied into this archive's WARC before its manifest line is written."""
+
+    members: tuple[bytes, ...] = field(repr=False)
+    response: int  # index of the response record in members
+    source_url: str  # the source WARC file's URL, recorded beside the copy
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDone:
+    """A source file (one job entry, a CC-NEWS WARC file) read to its end and every page
+    from it recorded: the item that acknowledges its entry (no manifest line)."""
+
+    page: PageRef
+
+    @property
+    def id(self) -> str:
+        return self.page.id
+
+
+@dataclass(frozen=True, slots=True)
 class FetchedPage:
     """One input URL and what happened to it, as it moves through the pipelines.
 
@@ -260,6 +292,8 @@ class FetchedPage:
     access: Access | None = None  # full, teaser, challenge, ... (downloader or extraction)
     group: GroupMatch | None = None  # its syndication group (GroupPipeline)
     dump_sha256: str | None = None  # SHA-256 of the whole dump file (TextDumpPipeline)
+    origin: Origin | None = None  # read from another archive (source "ccnews"): from where
+    records: SourceRecords | None = field(default=None, repr=False)  # its records, to copy
 
     @property
     def url(self) -> str:

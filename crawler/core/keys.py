@@ -102,6 +102,19 @@ META_FRONTIER_ENTRY = "frontier_entry"
 a retry or redirect carrying it stays with the worker that holds the entry)."""
 
 
+META_WARC_SKIP = "warc_skip"
+
+
+"""True: the response is not archived by WARC capture (the bytes of a source archive read
+in ranges, CC-NEWS: the records a page came from are copied instead; ccnews spider)."""
+
+
+META_SOURCE_READ = "source_read"
+
+
+"""The source file a ranged request reads, and from which byte (ccnews spider, its own)."""
+
+
 # -- stats that decide the run's status and fill the run record ---------------------------
 STAT_INPUT_TOTAL = "input/total"
 
@@ -289,7 +302,7 @@ STAT_RESPONSES = "downloader/response_count"
 PROJECT_STAT_PREFIXES = (
     "input/", "discovered/", "pages/", "manifest/", "extract/", "text/", "links/", "warc/",
     "wayback/", "discovery/", "seeds/", "recovery/", "netguard/", "retry/", "robotstxt/",
-    "index/", "cpu/", "job/", "access/", "groups/",
+    "index/", "cpu/", "job/", "access/", "groups/", "ccnews/",
 )  # fmt: skip
 
 

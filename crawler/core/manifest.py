@@ -61,6 +61,10 @@ class ManifestRecord:
     date_source: str | None = None
     body_source: str | None = None
     extractor: str | None = None  # the extraction rules' version and trafilatura's
+    # A page read from another archive (source "ccnews"): the source WARC file (its path
+    # under CCNEWS_BASE) and the offset of its response record there.
+    source_file: str | None = None
+    source_offset: int | None = None
 
 
 MANIFEST_FIELDS = tuple(ManifestRecord.__dataclass_fields__)
@@ -71,6 +75,8 @@ ARTICLE_FIELDS = (
     "authors", "lastmod", "section", "tags", "description", "image", "image_alt",
     "title_source", "authors_source", "date_source", "body_source", "extractor",
 )  # fmt: skip
+# Where a page read from another archive came from (left out for live pages).
+ORIGIN_FIELDS = ("source_file", "source_offset")
 
 
 def _article_fields(article: Article | None) -> dict[str, Any]:
@@ -105,6 +111,8 @@ def manifest_record(item: FetchedPage) -> ManifestRecord:
         text_sha256=text_digest(article.body) if article else None,
         encoding=item.encoding,
         source=item.source,
+        source_file=item.origin.file if item.origin else None,
+        source_offset=item.origin.offset if item.origin else None,
         via=item.page.via,
         memento_url=memento.url if memento else None,
         memento_datetime=memento.datetime if memento else None,

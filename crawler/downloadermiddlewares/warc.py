@@ -22,6 +22,7 @@ from crawler.core.keys import (
     META_EARLIER,
     META_FETCHED_AT,
     META_WARC,
+    META_WARC_SKIP,
     STAT_CPU_WARC,
     STAT_WARC_FILES,
     STAT_WARC_RECORDS,
@@ -30,7 +31,12 @@ from crawler.core.keys import (
 from crawler.core.timefmt import iso_utc
 from crawler.extensions.archive import archive_of
 from crawler.extract.workers import start_worker, timed_call, worker_context
-from crawler.warc.process import init_process_writer, process_close, process_write
+from crawler.warc.process import (
+    init_process_writer,
+    process_close,
+    process_copy,
+    process_write,
+)
 from crawler.warc.writer import (
     HttpExchange,
     WarcOptionError,
@@ -42,6 +48,8 @@ from crawler.warc.writer import (
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http.headers import Headers
+
+    from crawler.core.items import WarcPointer
 
 
 logger = logging.getLogger(__name__)
@@ -112,6 +120,9 @@ class WarcCaptureMiddleware:
     async def process_response(self, request: Request, response: Response) -> Response:
         if "cached" in response.flags or urlparse_cached(request).scheme not in ("http", "https"):
             return response
+        if request.meta.get(META_WARC_SKIP):  # a source archive's bytes: records copied instead
+            self.stats.inc_value("warc/skipped_source_ranges")
+            return response
         now = datetime.now(UTC)
         exchange = HttpExchange(
             url=request.url,
@@ -150,6 +161,28 @@ class WarcCaptureMiddleware:
         request.meta[META_FETCHED_AT] = iso_utc(now)
         return response
 
+    async def copy_capture(
+        self, members: list[bytes], response: int, provenance: dict[str, str]
+    ) -> WarcPointer:
+        """Copy another archive's records of one capture into this archive's WARC (the
+        writer's :meth:`~crawler.warc.writer.WarcWriter.copy_capture`, in its process);
+        a write error closes the spider, as for an exchange, and is raised."""
+        try:
+            if self.pool is not None:
+                future = self.pool.submit(timed_call, process_copy, members, response, provenance)
+                pointer, cpu = await asyncio.wrap_future(future)
+            else:
+                assert self.writer is not None
+                pointer, cpu = timed_call(self.writer.copy_capture, members, response, provenance)
+            self.cpu_seconds += cpu
+        except (WarcWriteError, BrokenProcessPool) as exc:
+            self.stats.inc_value(STAT_WARC_WRITE_ERRORS)
+            logger.error("WARC write failed, closing the crawl: %s", exc)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="warc_write_failed"))
+            raise WarcWriteError(f"WARC write failed: {exc}") from exc
+        self.stats.inc_value("warc/copied_captures")
+        return pointer
+
     def spider_closed(self) -> None:
         files: list[str] = []
         records = 0
@@ -167,6 +200,15 @@ class WarcCaptureMiddleware:
         self.stats.set_value(STAT_WARC_FILES, files)
         self.stats.set_value(STAT_WARC_RECORDS, records)
         self.stats.set_value(STAT_CPU_WARC, round(self.cpu_seconds, 3))
+
+
+def warc_capture_of(crawler: Crawler) -> WarcCaptureMiddleware | None:
+    """The crawl's WARC capture middleware (None when WARC_ENABLED is off): what copies
+    records read from another archive into this archive's WARC."""
+    for middleware in crawler.engine.downloader.middleware.middlewares:
+        if isinstance(middleware, WarcCaptureMiddleware):
+            return middleware
+    return None
 
 
 def warcinfo(settings: Any) -> dict[str, str]:

@@ -32,6 +32,7 @@ TYPES = {
     "status": "int", "warc_offset": "int", "words": "int", "fetched_at": "timestamp",
     "memento_datetime": "timestamp", "date": "date", "similarity": "float",
     "containment": "float", "lastmod": "date", "authors": "list", "tags": "list",
+    "source_offset": "int",
 }  # fmt: skip
 COLUMNS = (*MANIFEST_FIELDS, "site")
 

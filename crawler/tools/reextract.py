@@ -27,11 +27,12 @@ from crawler.archive.directory import Archive
 from crawler.archive.dumps import page_dump, split_dump
 from crawler.archive.groups import GroupIndex
 from crawler.core.identity import format_seq, text_digest, url_id
-from crawler.core.items import FetchedPage, Memento, PageRef, WarcPointer
+from crawler.core.items import FetchedPage, Memento, Origin, PageRef, WarcPointer
 from crawler.core.manifest import manifest_record
 from crawler.core.outcomes import NO_TEXT, OK
 from crawler.extract.stage import PageExtractor
 from crawler.sources.urllists import read_url_list
+from crawler.warc.reader import record_page, warc_date_seconds
 
 
 @dataclass
@@ -79,23 +80,11 @@ def change_reasons(old: str | None, new: str) -> list[str]:
     return reasons or ["provenance"]
 
 
-def _http_date(warc_date: str | None) -> str | None:
-    # WARC-Date as the manifest writes fetched_at: second precision, Z.
-    return warc_date[:19] + "Z" if warc_date and len(warc_date) >= 19 else warc_date
-
-
-def _fetched(record: Any, page: PageRef, pointer: WarcPointer | None, **fields: Any) -> FetchedPage:
-    """A FetchedPage of a WARC response record: its payload decoded as the crawl read it."""
-    http = record.http_headers
-    return FetchedPage(
-        page,
-        final_url=record.rec_headers.get_header("WARC-Target-URI"),
-        status=int(http.get_statuscode()),
-        content_type=http.get_header("Content-Type"),
-        body=record.content_stream().read(),
-        warc=pointer,
-        **fields,
-    )
+def _origin(line: dict[str, Any]) -> Origin | None:
+    """Where a page read from another archive (CC-NEWS) came from, as its line says."""
+    if line.get("source_file") is None or line.get("source_offset") is None:
+        return None
+    return Origin(line["source_file"], line["source_offset"])
 
 
 def archive_pages(archive: Archive, report: Report) -> Iterator[FetchedPage]:
@@ -119,10 +108,10 @@ def archive_pages(archive: Archive, report: Report) -> Iterator[FetchedPage]:
                 line["warc_file"], line["warc_offset"],
                 record.rec_headers.get_header("WARC-Record-ID"),
             )  # fmt: skip
-            yield _fetched(
+            yield record_page(
                 record, page, pointer, fetched_at=line["fetched_at"],
                 source=line.get("source") or "live", memento=memento,
-                error=memento.live_error if memento else None,
+                error=memento.live_error if memento else None, origin=_origin(line),
             )  # fmt: skip
 
 
@@ -161,8 +150,8 @@ def warc_pages(
                 if id_ not in positions:
                     positions[id_], next_seq = next_seq, next_seq + 1
                 page = PageRef(target, id_, format_seq(positions[id_]))
-                date = _http_date(record.rec_headers.get_header("WARC-Date"))
-                item = _fetched(record, page, None, fetched_at=date)
+                date = warc_date_seconds(record.rec_headers.get_header("WARC-Date"))
+                item = record_page(record, page, None, fetched_at=date)
                 # (warcio knows a record's offset once it has read the record through)
                 pointer = WarcPointer(
                     Path(path).name, records.get_record_offset(),

@@ -23,6 +23,11 @@ def process_write(exchange: HttpExchange, earlier: EarlierCapture | None) -> War
     return _process_writer.write_exchange(exchange, earlier)
 
 
+def process_copy(members: list[bytes], response: int, provenance: dict[str, str]) -> WarcPointer:
+    assert _process_writer is not None, "init_process_writer was not called"
+    return _process_writer.copy_capture(members, response, provenance)
+
+
 def process_close() -> tuple[list[str], int]:
     assert _process_writer is not None, "init_process_writer was not called"
     _process_writer.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from fastwarc.warc import ArchiveIterator as FastIterator
 from fastwarc.warc import WarcRecordType
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
+
+from crawler.core.items import FetchedPage, PageRef, WarcPointer
 
 _NAMES = {
     int(getattr(WarcRecordType, name)): name
@@ -193,3 +196,30 @@ def read_record_at(path: str | Path, offset: int) -> tuple[ArcWarcRecord, bytes]
         fh.seek(offset)
         record = next(iter(ArchiveIterator(fh)))
         return record, record.raw_stream.read()
+
+
+def read_member(member: bytes) -> ArcWarcRecord:
+    """The record of one gzip member (a record copied whole, or read from a stream)."""
+    return next(iter(ArchiveIterator(BytesIO(member))))
+
+
+def warc_date_seconds(warc_date: str | None) -> str | None:
+    """A WARC-Date as the manifest writes ``fetched_at``: second precision, ``Z``."""
+    return warc_date[:19] + "Z" if warc_date and len(warc_date) >= 19 else warc_date
+
+
+def record_page(
+    record: ArcWarcRecord, page: PageRef, pointer: WarcPointer | None, **fields: Any
+) -> FetchedPage:
+    """A FetchedPage of a WARC response record: its payload as the crawl reads a response
+    (chunked transfer coding and Content-Encoding undone: warcio's ``content_stream``)."""
+    http = record.http_headers
+    return FetchedPage(
+        page,
+        final_url=record.rec_headers.get_header("WARC-Target-URI"),
+        status=int(http.get_statuscode()),
+        content_type=http.get_header("Content-Type"),
+        body=record.content_stream().read(),
+        warc=pointer,
+        **fields,
+    )

@@ -14,7 +14,7 @@ import gzip
 import hashlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -29,6 +29,7 @@ from warcio.warcwriter import WARCWriter
 
 from crawler.core.items import EarlierCapture, WarcPointer
 from crawler.core.timefmt import timestamp
+from crawler.warc.stream import record_head
 
 OPEN_SUFFIX = ".open"
 WARC_SUFFIX = ".warc.gz"
@@ -228,14 +229,7 @@ class WarcWriter:
         self._writer.out = buffer  # warcio serialises the record, uncompressed
         self._writer.write_record(record)
         member = gzip.compress(buffer.getvalue(), compresslevel=self.gzip_level, mtime=0)
-        offset = self._fh.tell()
-        try:
-            self._fh.write(member)
-            self._fh.flush()
-        except OSError as exc:
-            raise WarcWriteError(f"cannot write to {self._path}: {exc}") from exc
-        self.records_written += 1
-        return offset
+        return self._write_member(member)
 
     def write_exchange(
         self, exchange: HttpExchange, earlier: EarlierCapture | None = None
@@ -270,6 +264,50 @@ class WarcWriter:
             date=date,
             revisit=revisit,
         )
+
+    def copy_capture(
+        self, members: Sequence[bytes], response: int, provenance: Mapping[str, str]
+    ) -> WarcPointer:
+        """Copy the records of a capture from another archive (CC-NEWS) byte for byte, each
+        the gzip member its writer wrote, then a ``metadata`` record that names where they
+        came from: ``WARC-Refers-To`` the response, block *provenance* as WARC fields
+        (``via``: the source file's URL, ``source-file``, ``source-offset``). Points at the
+        copied response (its own record id and date)."""
+        if self._fh is None:
+            self._open()
+        assert self._writer is not None and self.current_name is not None
+        head = record_head(members[response])
+        name, offset = self.current_name, -1
+        for index, member in enumerate(members):
+            written = self._write_member(member)
+            offset = written if index == response else offset
+        record_id = head.record_id or ""
+        block = "".join(f"{k}: {v}\r\n" for k, v in provenance.items()).encode("utf-8")
+        date = datetime_to_iso_date(datetime.now(UTC).replace(tzinfo=None),
+                                    use_micros=self.warc_version == "1.1")  # fmt: skip
+        self._write(self._writer.create_warc_record(
+            head.target_uri or "", "metadata", payload=BytesIO(block), length=len(block),
+            warc_content_type="application/warc-fields",
+            warc_headers_dict={"WARC-Date": date, "WARC-Refers-To": record_id},
+        ))  # fmt: skip
+        if self._fh is not None and self._fh.tell() >= self.max_size:
+            self.close()
+        return WarcPointer(
+            filename=name, offset=offset, record_id=record_id,
+            payload_digest=head.headers.get("warc-payload-digest"), date=head.date,
+        )  # fmt: skip
+
+    def _write_member(self, member: bytes) -> int:
+        """Write one gzip member as it is (a record copied whole); return its offset."""
+        assert self._fh is not None
+        offset = self._fh.tell()
+        try:
+            self._fh.write(member)
+            self._fh.flush()
+        except OSError as exc:
+            raise WarcWriteError(f"cannot write to {self._path}: {exc}") from exc
+        self.records_written += 1
+        return offset
 
     def _response_record(
         self, exchange: HttpExchange, date: str, digest: str, earlier: EarlierCapture | None

@@ -63,8 +63,9 @@ class WarcCaptureMiddleware:
 
     Sits at 960, below the downloader: sees each redirect hop and retry, robots.txt
     fetches, and bodies still Content-Encoding compressed. Reads the request and the
-    response (and ``META_EARLIER``: with the same payload as that earlier capture, a
-    ``revisit`` record is written instead of a full response); writes WARC records
+    response (and ``META_EARLIER``: with the same payload as that earlier capture, or a
+    304 answering a conditional GET, a ``revisit`` record is written instead of a full
+    response); writes WARC records
     under the archive's ``warc/`` through :class:`crawler.warc.writer.WarcWriter`, in a
     process of its own unless ``WARC_WRITER_PROCESS = False``, and ``META_WARC`` (a
     WarcPointer to the response record) and ``META_FETCHED_AT`` into meta; stats
@@ -127,7 +128,7 @@ class WarcCaptureMiddleware:
         )
         earlier = request.meta.get(META_EARLIER)
         if earlier is not None and (
-            target_uri(earlier.uri) != exchange.target_uri or response.status != 200
+            target_uri(earlier.uri) != exchange.target_uri or response.status not in (200, 304)
         ):
             earlier = None  # a redirect hop or an error page: never a revisit
         try:

@@ -243,7 +243,10 @@ class WarcWriter:
         """Write the response and request records of *exchange*; point at the response.
 
         With *earlier* given and the same payload, the response is written as a
-        ``revisit`` record (identical-payload-digest profile) that refers to it.
+        ``revisit`` record (identical-payload-digest profile) that refers to it; with
+        *earlier* given and a ``304 Not Modified`` (a conditional GET), as a ``revisit``
+        record of the server-not-modified profile, with the 304's own headers and the
+        earlier payload's digest.
         """
         if self._fh is None:
             self._open()
@@ -252,7 +255,11 @@ class WarcWriter:
             use_micros=self.warc_version == "1.1",
         )
         digest = payload_digest(exchange.body)
-        revisit = earlier is not None and earlier.payload_digest == digest
+        not_modified = earlier is not None and exchange.status == 304
+        if not_modified:
+            assert earlier is not None
+            digest = earlier.payload_digest  # the server says: that payload, unchanged
+        revisit = earlier is not None and (not_modified or earlier.payload_digest == digest)
         response = self._response_record(exchange, date, digest, earlier if revisit else None)
         record_id = response.rec_headers.get_header("WARC-Record-ID")
         request = self._request_record(exchange, date, record_id)
@@ -288,7 +295,7 @@ class WarcWriter:
         if earlier is not None:
             if earlier.record_id:
                 warc_headers["WARC-Refers-To"] = earlier.record_id
-            return self._writer.create_revisit_record(
+            record = self._writer.create_revisit_record(
                 exchange.target_uri,
                 digest,
                 target_uri(earlier.uri),
@@ -296,6 +303,13 @@ class WarcWriter:
                 http_headers=http_resp,
                 warc_headers_dict=warc_headers,
             )
+            if exchange.status == 304:
+                version = "1.1" if self.warc_version == "1.1" else "1.0"
+                record.rec_headers.replace_header(
+                    "WARC-Profile",
+                    f"http://netpreserve.org/warc/{version}/revisit/server-not-modified",
+                )
+            return record
         # Given the digest, warcio does not hash the payload again (only the block).
         warc_headers["WARC-Payload-Digest"] = digest
         return self._writer.create_warc_record(

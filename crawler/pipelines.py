@@ -8,6 +8,7 @@ stops the crawl (``archive_write_failed``) rather than lose results silently.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -15,25 +16,47 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, NotConfigured
+from scrapy.http import Request, Response
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.archive.dumps import page_dump
 from crawler.archive.files import StorageError
+from crawler.core.capture import BROWSER, HTML, CaptureModeError, capture_mode
 from crawler.core.identity import text_digest
-from crawler.core.items import FetchedPage, LinkRecord
+from crawler.core.items import FetchedPage, FoundRequisite, LinkRecord, RequisiteCapture
 from crawler.core.keys import (
+    META_EARLIER,
+    META_REQUISITE,
+    META_WARC,
     STAT_ARCHIVE_WRITE_ERRORS,
     STAT_CPU_EXTRACTION,
     STAT_CPU_STORAGE,
     STAT_MANIFEST_LINES,
+    STAT_REQUISITES_LINES,
     STAT_TEXT_FILES,
     outcome_stat,
 )
 from crawler.core.manifest import manifest_record
-from crawler.core.outcomes import ERROR, OK
+from crawler.core.outcomes import BLOCKED, ERROR, OK
 from crawler.extensions.archive import archive_of
+from crawler.extract.requisites import (
+    FRAME,
+    ICON,
+    IMAGE,
+    STYLESHEET,
+    css_requisites_bytes,
+    html_requisites,
+)
 from crawler.extract.stage import PageExtractor, blocked_page
+from crawler.fetch.requisites import (
+    FAILED,
+    FETCHED,
+    SKIPPED,
+    Fetched,
+    RequisiteLimits,
+    RequisiteWalker,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -73,6 +96,17 @@ def _fail_run(crawler: Crawler, exc: Exception) -> None:
         deferred_from_coro(engine.close_spider_async(reason="archive_write_failed"))
 
 
+def capture_setting(settings: Any) -> str:
+    """``CAPTURE``, checked: invalid values stop the crawl at start-up."""
+    try:
+        mode = capture_mode(settings.get("CAPTURE"))
+    except CaptureModeError as exc:
+        raise ValueError(f"CAPTURE: {exc}") from None
+    if mode == BROWSER:
+        raise ValueError("CAPTURE: browser mode is not available in this version")
+    return mode
+
+
 class ExtractPipeline:
     """Reads ``body``/``content_type``/``final_url``; writes ``article``, ``links``, ``outcome``.
 
@@ -92,6 +126,8 @@ class ExtractPipeline:
         self.extractor = PageExtractor.from_settings(
             settings, enabled=self.enabled, count=self.stats.inc_value
         )
+        default = capture_setting(settings)
+        self.capture = lambda item: item.capture or default
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -106,7 +142,7 @@ class ExtractPipeline:
             return item
         if not self.enabled:
             return blocked_page(item) or dataclasses.replace(item, outcome=OK)
-        item = await self.extractor.extract(item)
+        item = await self.extractor.extract(item, requisites=self.capture(item) != HTML)
         if self.extractor.pool is not None:
             self.stats.max_value("extract/max_in_flight", self.extractor.most_in_flight)
         return item
@@ -116,6 +152,150 @@ class ExtractPipeline:
             self.stats.set_value("extract/worker_restarts", self.extractor.restarts)
         self.stats.set_value(STAT_CPU_EXTRACTION, round(self.extractor.cpu_seconds, 3))
         self.extractor.close()
+
+
+# What a page requests each kind of requisite with (a browser's Accept headers).
+_ACCEPT = {
+    STYLESHEET: "text/css,*/*;q=0.1",
+    IMAGE: "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+    ICON: "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+    FRAME: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+}
+_HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+
+
+def _media_type(response: Response) -> bytes:
+    return (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
+
+
+def _charset(response: Response) -> str | None:
+    value = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+    for part in value.split(";")[1:]:
+        name, _, charset = part.strip().partition("=")
+        if name.lower() == "charset" and charset:
+            return charset.strip("\"' ")
+    return None
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+class RequisitesPipeline:
+    """``CAPTURE=requisites`` (or a site's ``capture``): holds each page until the
+    resources it needs are fetched or given up, and sets ``requisites`` (fetched,
+    failed, skipped) on it, so its manifest line, written after, says so.
+
+    A page's requisites come from its extraction (the workers list them) or, for a page
+    not extracted (``unchanged``, extraction off), from its body here. Each is fetched
+    through Scrapy's downloader (``engine.download_async``: the address guard,
+    robots.txt, politeness, retries and WARC capture see it; no scheduler, so pages
+    waiting here never hold back their requisites), once per crawl
+    (:class:`crawler.fetch.requisites.RequisiteWalker`), within the
+    ``CAPTURE_REQUISITES_MAX*`` limits per page. A requisite captured by an earlier run
+    is asked for with a conditional GET: a 304 (or the same payload) becomes a revisit
+    record. Stats ``requisites/*``. Pages from the Internet Archive get none.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.default = capture_setting(settings)
+        limits = RequisiteLimits(
+            settings.getint("CAPTURE_REQUISITES_MAX"),
+            settings.getint("CAPTURE_REQUISITES_MAX_BYTES"),
+            settings.getint("CAPTURE_REQUISITES_MAX_DEPTH"),
+        )
+        self.max_size = settings.getint("DOWNLOAD_MAXSIZE")
+        self.state = archive_of(crawler).state
+        self.walker = RequisiteWalker(self.download, limits, self.stats.inc_value)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RequisitesPipeline:
+        return cls(crawler)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage) or (item.capture or self.default) == HTML:
+            return item
+        if not _has_requisites(item):
+            return item
+        url = item.final_url or item.url
+        found = item.found_requisites
+        if found is None:  # not extracted: read here, off the reactor thread
+            assert item.body is not None
+            found = await asyncio.to_thread(html_requisites, item.body, url, item.encoding)
+        counts = await self.walker.walk(url, found)
+        self.stats.inc_value("requisites/pages")
+        return dataclasses.replace(item, requisites=counts, found_requisites=None)
+
+    async def download(self, requisite: FoundRequisite, referer: str, max_bytes: int) -> Fetched:
+        """One requisite through the downloader (never raises for a failed fetch)."""
+        earlier = self.state.requisite(requisite.url)
+        headers = {"Referer": referer}
+        if (accept := _ACCEPT.get(requisite.kind)) is not None:
+            headers["Accept"] = accept
+        meta: dict[str, Any] = {
+            META_REQUISITE: requisite, "download_maxsize": min(max_bytes, self.max_size)
+        }  # fmt: skip
+        if earlier is not None:
+            meta[META_EARLIER] = earlier.earlier
+            if earlier.etag:
+                headers["If-None-Match"] = earlier.etag
+            if earlier.last_modified:
+                headers["If-Modified-Since"] = earlier.last_modified
+        request = Request(requisite.url, headers=headers, meta=meta, dont_filter=True)
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except IgnoreRequest:  # refused: robots.txt, the address guard (counted there)
+            return Fetched(SKIPPED, "refused")
+        except DownloadCancelledError:
+            return Fetched(SKIPPED, "bytes")
+        except Exception as exc:  # DNS, connection, timeout: its type names it
+            return Fetched(FAILED, type(exc).__name__)
+        size = len(response.body)
+        if response.status == 304 and earlier is not None:
+            self.stats.inc_value("requisites/revalidated")
+            return Fetched(FETCHED, size=0, children=earlier.children)
+        if not 200 <= response.status < 300:
+            return Fetched(FAILED, f"http_{response.status}")
+        children = await asyncio.to_thread(_children, requisite, response)
+        pointer = response.meta.get(META_WARC)
+        if pointer is not None:
+            etag, modified = _header(response, b"ETag"), _header(response, b"Last-Modified")
+            if pointer.revisit and earlier is not None:  # the same payload: keep the original
+                capture = dataclasses.replace(
+                    earlier, etag=etag, last_modified=modified, children=children
+                )
+                self.stats.inc_value("requisites/unchanged")
+            else:
+                capture = RequisiteCapture(
+                    response.url, pointer.date, pointer.record_id, pointer.payload_digest,
+                    etag, modified, children,
+                )  # fmt: skip
+            self.state.set_requisite(requisite.url, capture)
+        return Fetched(FETCHED, size=size, children=children)
+
+
+def _has_requisites(item: FetchedPage) -> bool:
+    """A live HTML page that was fetched (2xx), unchanged or not."""
+    if item.outcome in (ERROR, BLOCKED) or item.source != "live" or not item.body:
+        return False
+    if item.status is None or not 200 <= item.status < 300:
+        return False
+    media = (item.content_type or "text/html").split(";")[0].strip().lower()
+    return media in ("text/html", "application/xhtml+xml")
+
+
+def _children(requisite: FoundRequisite, response: Response) -> tuple[FoundRequisite, ...]:
+    """What a fetched stylesheet or frame references in turn."""
+    media = _media_type(response)
+    if media == b"text/css" or (requisite.kind == STYLESHEET and media in (b"", b"text/plain")):
+        return css_requisites_bytes(response.body, response.url, _charset(response))
+    if requisite.kind == FRAME and media in _HTML_TYPES:
+        return html_requisites(response.body, response.url, _charset(response))
+    return ()
 
 
 class LinksPipeline:
@@ -255,6 +435,11 @@ class ManifestPipeline:
             return item
         self.stats.inc_value(STAT_MANIFEST_LINES)
         self.stats.inc_value(outcome_stat(record.outcome))
+        if (counts := item.requisites) is not None:
+            sums = {"pages": 1, "total": counts.total, "fetched": counts.fetched,
+                    "failed": counts.failed, "skipped": counts.skipped}  # fmt: skip
+            for what, value in sums.items():
+                self.stats.inc_value(STAT_REQUISITES_LINES + what, value)
         if record.access is not None:
             self.stats.inc_value(f"access/{record.access}")
         if record.outcome == ERROR:

@@ -66,6 +66,19 @@ EXTRACT_FUNCTION = "crawler.extract.article.extract_page"
 # Text dumps under ARCHIVE_DIR/text/ (crawler.pipelines.TextDumpPipeline).
 TEXT_ENABLED = True
 
+# How much of each page is captured (crawler.pipelines.RequisitesPipeline): html (the
+# page alone), requisites (and the stylesheets, images, fonts, scripts and frames it
+# needs, fetched by the crawler), browser (loaded in headless Chromium). A sources file
+# can set it per site (`capture = "requisites"`).
+CAPTURE = "html"
+# Limits per page with requisites: how many are taken, their bytes, and how many levels
+# below the page (1: what the page references; 2: what its stylesheets and frames
+# reference; ...). What is left out is counted (manifest `requisites_skipped`, stats
+# `requisites/skipped/<why>`). A news page needs 50-150 requisites and a few MB.
+CAPTURE_REQUISITES_MAX = 300
+CAPTURE_REQUISITES_MAX_BYTES = 64 * 1024 * 1024
+CAPTURE_REQUISITES_MAX_DEPTH = 4
+
 # Seed documents bigger than this are skipped (they are read streaming, so this guards
 # against mistakes such as a disk image passed as a seed, not against memory use).
 SEEDS_MAX_BYTES = 256 * 1024 * 1024
@@ -205,6 +218,9 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 300,
+    # Holds each page until its requisites are fetched or given up, so its manifest
+    # line, written last, says what became of them.
+    "crawler.pipelines.RequisitesPipeline": 350,
     "crawler.pipelines.LinksPipeline": 400,
     "crawler.pipelines.TextDumpPipeline": 500,
     "crawler.pipelines.GroupPipeline": 600,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -239,3 +240,15 @@ def test_a_sites_capture_key_in_a_sources_file(tmp_path: Path):
         assert set(lines) == {"plain.html", "second.html"}
         assert all(line["requisites_fetched"] > 0 for line in lines.values())
         assert "/looks/css/main.css" in site.log.paths()
+
+
+def test_pack_since_the_later_run_takes_the_captures_its_304s_stand_for(runs: Runs, tmp_path: Path):
+    archive = Archive(runs.second.crawl.archive)
+    since = archive.named_run_records()[-1][0]
+    wacz = tmp_path / "second.wacz"
+    packed = run_scrapy("pack", str(archive.root), "--out", str(wacz), "--since", since)
+    assert packed.returncode == 0, packed.stderr
+    with zipfile.ZipFile(wacz) as package:
+        names = {Path(name).name for name in package.namelist()}
+    # the first run's files hold the requisites the second run revalidated with a 304
+    assert {p.name for p in runs.first.warcs} | {p.name for p in runs.second.warcs} <= names

@@ -22,9 +22,15 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.archive.dumps import page_dump
 from crawler.archive.files import StorageError
-from crawler.core.capture import BROWSER, HTML, CaptureModeError, capture_mode
+from crawler.core.capture import BROWSER, REQUISITES, CaptureModeError, capture_mode
 from crawler.core.identity import text_digest
-from crawler.core.items import FetchedPage, FoundRequisite, LinkRecord, RequisiteCapture
+from crawler.core.items import (
+    FetchedPage,
+    FoundRequisite,
+    LinkRecord,
+    RequisiteCapture,
+    RequisiteCounts,
+)
 from crawler.core.keys import (
     META_EARLIER,
     META_REQUISITE,
@@ -39,6 +45,7 @@ from crawler.core.keys import (
 )
 from crawler.core.manifest import manifest_record
 from crawler.core.outcomes import BLOCKED, ERROR, OK
+from crawler.downloadermiddlewares.warc import WarcCaptureMiddleware
 from crawler.extensions.archive import archive_of
 from crawler.extract.requisites import (
     FRAME,
@@ -49,6 +56,18 @@ from crawler.extract.requisites import (
     html_requisites,
 )
 from crawler.extract.stage import PageExtractor, blocked_page
+from crawler.fetch.browser import REFUSED as BROWSER_REFUSED
+from crawler.fetch.browser import (
+    Answer,
+    AnswerCache,
+    BrowserCrashedError,
+    BrowserNotFoundError,
+    BrowserOptions,
+    BrowserPool,
+    PausedRequest,
+    Rendered,
+    find_chromium,
+)
 from crawler.fetch.requisites import (
     FAILED,
     FETCHED,
@@ -57,6 +76,7 @@ from crawler.fetch.requisites import (
     RequisiteLimits,
     RequisiteWalker,
 )
+from crawler.warc.writer import WarcWriteError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -99,12 +119,9 @@ def _fail_run(crawler: Crawler, exc: Exception) -> None:
 def capture_setting(settings: Any) -> str:
     """``CAPTURE``, checked: invalid values stop the crawl at start-up."""
     try:
-        mode = capture_mode(settings.get("CAPTURE"))
+        return capture_mode(settings.get("CAPTURE"))
     except CaptureModeError as exc:
         raise ValueError(f"CAPTURE: {exc}") from None
-    if mode == BROWSER:
-        raise ValueError("CAPTURE: browser mode is not available in this version")
-    return mode
 
 
 class ExtractPipeline:
@@ -142,7 +159,7 @@ class ExtractPipeline:
             return item
         if not self.enabled:
             return blocked_page(item) or dataclasses.replace(item, outcome=OK)
-        item = await self.extractor.extract(item, requisites=self.capture(item) != HTML)
+        item = await self.extractor.extract(item, requisites=self.capture(item) == REQUISITES)
         if self.extractor.pool is not None:
             self.stats.max_value("extract/max_in_flight", self.extractor.most_in_flight)
         return item
@@ -217,7 +234,7 @@ class RequisitesPipeline:
         return cls(crawler)
 
     async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, FetchedPage) or (item.capture or self.default) == HTML:
+        if not isinstance(item, FetchedPage) or (item.capture or self.default) != REQUISITES:
             return item
         if not _has_requisites(item):
             return item
@@ -261,21 +278,35 @@ class RequisitesPipeline:
         if not 200 <= response.status < 300:
             return Fetched(FAILED, f"http_{response.status}")
         children = await asyncio.to_thread(_children, requisite, response)
-        pointer = response.meta.get(META_WARC)
-        if pointer is not None:
-            etag, modified = _header(response, b"ETag"), _header(response, b"Last-Modified")
-            if pointer.revisit and earlier is not None:  # the same payload: keep the original
-                capture = dataclasses.replace(
-                    earlier, etag=etag, last_modified=modified, children=children
-                )
-                self.stats.inc_value("requisites/unchanged")
-            else:
-                capture = RequisiteCapture(
-                    response.url, pointer.date, pointer.record_id, pointer.payload_digest,
-                    etag, modified, children,
-                )  # fmt: skip
-            self.state.set_requisite(requisite.url, capture)
+        if remember_capture(self.state, requisite.url, response, earlier, children):
+            self.stats.inc_value("requisites/unchanged")
         return Fetched(FETCHED, size=size, children=children)
+
+
+def remember_capture(
+    state: Any,
+    url: str,
+    response: Response,
+    earlier: RequisiteCapture | None,
+    children: tuple[FoundRequisite, ...] = (),
+) -> bool:
+    """Note a requisite's full capture in the state store, for a later run's revisits
+    (an unchanged payload keeps pointing at its original); True when it was unchanged."""
+    pointer = response.meta.get(META_WARC)
+    if pointer is None:
+        return False
+    etag, modified = _header(response, b"ETag"), _header(response, b"Last-Modified")
+    unchanged = pointer.revisit and earlier is not None
+    if unchanged:
+        assert earlier is not None
+        capture = dataclasses.replace(earlier, etag=etag, last_modified=modified, children=children)
+    else:
+        capture = RequisiteCapture(
+            response.url, pointer.date, pointer.record_id, pointer.payload_digest,
+            etag, modified, children,
+        )  # fmt: skip
+    state.set_requisite(url, capture)
+    return unchanged
 
 
 def _has_requisites(item: FetchedPage) -> bool:
@@ -296,6 +327,180 @@ def _children(requisite: FoundRequisite, response: Response) -> tuple[FoundRequi
     if requisite.kind == FRAME and media in _HTML_TYPES:
         return html_requisites(response.body, response.url, _charset(response))
     return ()
+
+
+# A browser's request headers the crawler sends on (the rest are its own: User-Agent,
+# Accept-Encoding, cookies).
+_BROWSER_HEADERS = {"accept", "referer", "content-type", "origin", "x-requested-with", "range"}
+# CDP resource types -> requisite kinds (stats)
+_BROWSER_KINDS = {"Stylesheet": STYLESHEET, "Image": IMAGE, "Font": "font", "Script": "script",
+                  "Document": FRAME, "Media": "media"}  # fmt: skip
+
+
+class BrowserPipeline:
+    """``CAPTURE=browser`` (or a site's ``capture``): each fetched HTML page is loaded in
+    headless Chromium (:class:`crawler.fetch.browser.BrowserPool`, ``CAPTURE_BROWSER_*``)
+    before extraction, and the article is extracted from the rendered DOM
+    (``rendered: true``).
+
+    Every request the browser makes is answered through Scrapy's downloader
+    (``engine.download_async``: the address guard, robots.txt, politeness, retries and
+    WARC capture see it; redirects are handed to the browser to follow), or from what
+    this crawl already captured; refused requests fail in the browser. The page's
+    screenshot (PNG, ``urn:view:<url>``) and, with ``CAPTURE_BROWSER_DOM``, its DOM
+    (``urn:dom:<url>``) become WARC ``resource`` records concurrent to the page's
+    response. The page's ``requisites`` count the browser's requests. A browser that
+    crashes or hangs twice on a page makes it ``error``. Stats ``browser/*``.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.default = capture_setting(settings)
+        self.pool: BrowserPool | None = None
+        self.options: BrowserOptions | None = None
+        if self.default == BROWSER or settings.get("CAPTURE_BROWSER"):
+            self.options = self._options(settings)
+        self.pages = settings.getint("CAPTURE_BROWSER_PAGES")
+        if self.pages < 1:
+            raise ValueError("CAPTURE_BROWSER_PAGES must be >= 1")
+        self.dom = settings.getbool("CAPTURE_BROWSER_DOM")
+        self.cache = AnswerCache(settings.getint("CAPTURE_BROWSER_CACHE_BYTES"))
+        self.downloading: dict[str, asyncio.Future[Answer | str]] = {}
+        self.state = archive_of(crawler).state
+
+    @staticmethod
+    def _options(settings: Any) -> BrowserOptions:
+        try:
+            executable = find_chromium(settings.get("CAPTURE_BROWSER") or "")
+        except BrowserNotFoundError as exc:
+            raise ValueError(f"CAPTURE=browser: {exc}") from None
+        timeout = settings.getfloat("CAPTURE_BROWSER_TIMEOUT")
+        options = BrowserOptions(
+            executable,
+            load_timeout=timeout,
+            max_requests=settings.getint("CAPTURE_BROWSER_MAX_REQUESTS"),
+            command_timeout=max(timeout, 5.0),  # a browser silent that long hangs
+        )
+        if options.load_timeout <= 0 or options.max_requests < 0:
+            raise ValueError(
+                "CAPTURE_BROWSER_TIMEOUT must be > 0, CAPTURE_BROWSER_MAX_REQUESTS >= 0"
+            )
+        return options
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BrowserPipeline:
+        return cls(crawler)
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.stats.set_value("browser/restarts", self.pool.restarts)
+            self.pool.close()
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage) or (item.capture or self.default) != BROWSER:
+            return item
+        if not _has_requisites(item):
+            return item
+        if self.pool is None:
+            if self.options is None:  # a site's own capture = "browser"
+                self.options = self._options(self.crawler.settings)
+            self.pool = BrowserPool(self.options, self.pages)
+        url = item.final_url or item.url
+        assert item.body is not None
+        content_type = ("Content-Type", item.content_type or "text/html")
+        document = Answer(item.status or 200, (content_type,), item.body)
+        try:
+            rendered = await self.pool.capture(url, document, self.fetch)
+        except BrowserCrashedError as exc:
+            self.stats.inc_value("browser/errors")
+            logger.error("Browser failed on %s: %s", url, exc)
+            return dataclasses.replace(item, outcome=ERROR, error=f"browser: {exc}")
+        self.stats.inc_value("browser/pages")
+        if rendered.timed_out:
+            self.stats.inc_value("browser/load_timeouts")
+        counts = RequisiteCounts(rendered.fetched, rendered.failed,
+                                 rendered.refused + rendered.over_cap)  # fmt: skip
+        for what, value in (("refused", rendered.refused), ("over_cap", rendered.over_cap)):
+            if value:
+                self.stats.inc_value(f"browser/requests/{what}", value)
+        await self._resources(item, url, rendered)
+        if item.outcome is not None:  # unchanged: archived again, not extracted again
+            return dataclasses.replace(item, requisites=counts)
+        return dataclasses.replace(
+            item, body=rendered.dom.encode("utf-8"), content_type="text/html; charset=utf-8",
+            rendered=True, requisites=counts,
+        )  # fmt: skip
+
+    async def _resources(self, item: FetchedPage, url: str, rendered: Rendered) -> None:
+        """The screenshot (and the DOM) as WARC resource records beside the page's."""
+        warc = self.crawler.get_downloader_middleware(WarcCaptureMiddleware)
+        if warc is None or item.warc is None:
+            return
+        records = [(f"urn:view:{url}", "image/png", rendered.screenshot)]
+        if self.dom:
+            records.append((f"urn:dom:{url}", "text/html; charset=utf-8",
+                            rendered.dom.encode("utf-8")))  # fmt: skip
+        for uri, content_type, payload in records:
+            if payload is None:
+                continue
+            try:
+                await warc.write_resource(uri, content_type, payload, item.warc.record_id)
+            except WarcWriteError as exc:
+                _fail_run(self.crawler, exc)
+                return
+
+    async def fetch(self, paused: PausedRequest) -> Answer | str:
+        """One request of the browser, through the downloader, or what the crawl has
+        captured (or is fetching: pages loaded at once share a stylesheet's download)."""
+        url = paused.url.partition("#")[0]
+        if paused.method != "GET":
+            return await self._download(paused, url)
+        if (cached := self.cache.get(url)) is not None:
+            self.stats.inc_value("browser/requests/from_archive")
+            return cached
+        if (pending := self.downloading.get(url)) is not None:
+            self.stats.inc_value("browser/requests/from_archive")
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Answer | str] = asyncio.get_running_loop().create_future()
+        self.downloading[url] = future
+        try:
+            answer = await self._download(paused, url)
+        except BaseException:
+            future.set_result("failed")
+            raise
+        finally:
+            del self.downloading[url]
+        future.set_result(answer)
+        return answer
+
+    async def _download(self, paused: PausedRequest, url: str) -> Answer | str:
+        get = paused.method == "GET"
+        headers = {k: v for k, v in paused.headers.items() if k.lower() in _BROWSER_HEADERS}
+        kind = _BROWSER_KINDS.get(paused.resource_type, "other")
+        meta: dict[str, Any] = {META_REQUISITE: FoundRequisite(url, kind), "dont_redirect": True}
+        earlier = self.state.requisite(url) if get else None
+        if earlier is not None:
+            meta[META_EARLIER] = earlier.earlier  # the same payload: a revisit record
+        request = Request(url, method=paused.method, headers=headers, body=paused.body or b"",
+                          meta=meta, dont_filter=True)  # fmt: skip
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except IgnoreRequest:  # the address guard, robots.txt (counted there)
+            return BROWSER_REFUSED
+        except Exception as exc:
+            self.stats.inc_value(f"browser/requests/failed/{type(exc).__name__}")
+            return "failed"
+        self.stats.inc_value("browser/requests/fetched")
+        answer = Answer(response.status, tuple(
+            (bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
+            for k, values in response.headers.items() for v in values
+        ), response.body)  # fmt: skip
+        if get and response.status == 200:
+            self.cache.put(url, answer)
+            remember_capture(self.state, url, response, earlier)
+        return answer
 
 
 class LinksPipeline:

@@ -301,7 +301,7 @@ STAT_RESPONSES = "downloader/response_count"
 PROJECT_STAT_PREFIXES = (
     "input/", "discovered/", "pages/", "manifest/", "extract/", "text/", "links/", "warc/",
     "wayback/", "discovery/", "seeds/", "recovery/", "netguard/", "retry/", "robotstxt/",
-    "index/", "cpu/", "job/", "access/", "groups/", "requisites/",
+    "index/", "cpu/", "job/", "access/", "groups/", "requisites/", "browser/",
 )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler import __version__ as PROJECT_VERSION
+from crawler.core.items import WarcPointer
 from crawler.core.keys import (
     META_EARLIER,
     META_FETCHED_AT,
@@ -30,7 +31,12 @@ from crawler.core.keys import (
 from crawler.core.timefmt import iso_utc
 from crawler.extensions.archive import archive_of
 from crawler.extract.workers import start_worker, timed_call, worker_context
-from crawler.warc.process import init_process_writer, process_close, process_write
+from crawler.warc.process import (
+    init_process_writer,
+    process_close,
+    process_write,
+    process_write_resource,
+)
 from crawler.warc.writer import (
     HttpExchange,
     WarcOptionError,
@@ -150,6 +156,26 @@ class WarcCaptureMiddleware:
         request.meta[META_WARC] = pointer
         request.meta[META_FETCHED_AT] = iso_utc(now)
         return response
+
+    async def write_resource(
+        self, uri: str, content_type: str, payload: bytes, concurrent_to: str | None = None
+    ) -> WarcPointer:
+        """A ``resource`` record (CAPTURE=browser: a page's screenshot, its DOM) in the
+        crawl's WARC files, after the records already written (WarcWriteError on failure)."""
+        now = datetime.now(UTC)
+        args = (uri, content_type, payload, now, concurrent_to)
+        try:
+            if self.pool is not None:
+                future = self.pool.submit(timed_call, process_write_resource, *args)
+                pointer, cpu = await asyncio.wrap_future(future)
+            else:
+                assert self.writer is not None
+                pointer, cpu = timed_call(self.writer.write_resource, *args)
+        except BrokenProcessPool as exc:
+            raise WarcWriteError(f"WARC writer process failed: {exc}") from exc
+        self.cpu_seconds += cpu
+        self.stats.inc_value("warc/resources")
+        return pointer
 
     def spider_closed(self) -> None:
         files: list[str] = []

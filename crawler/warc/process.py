@@ -7,6 +7,8 @@ process pool keeps records in order (FIFO); the crawler only pickles the exchang
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from crawler.core.items import EarlierCapture, WarcPointer
 from crawler.warc.writer import HttpExchange, WarcWriter
 
@@ -21,6 +23,13 @@ def init_process_writer(settings: dict) -> None:
 def process_write(exchange: HttpExchange, earlier: EarlierCapture | None) -> WarcPointer:
     assert _process_writer is not None, "init_process_writer was not called"
     return _process_writer.write_exchange(exchange, earlier)
+
+
+def process_write_resource(
+    uri: str, content_type: str, payload: bytes, date: datetime, concurrent_to: str | None
+) -> WarcPointer:
+    assert _process_writer is not None, "init_process_writer was not called"
+    return _process_writer.write_resource(uri, content_type, payload, date, concurrent_to)
 
 
 def process_close() -> tuple[list[str], int]:

@@ -278,6 +278,36 @@ class WarcWriter:
             revisit=revisit,
         )
 
+    def write_resource(
+        self,
+        uri: str,
+        content_type: str,
+        payload: bytes,
+        date: datetime,
+        concurrent_to: str | None = None,
+    ) -> WarcPointer:
+        """Write a ``resource`` record (a page's screenshot, its rendered DOM), linked to
+        the record *concurrent_to* (the page's response) by ``WARC-Concurrent-To``."""
+        if self._fh is None:
+            self._open()
+        assert self._writer is not None and self.current_name is not None
+        stamp = datetime_to_iso_date(
+            date.astimezone(UTC).replace(tzinfo=None), use_micros=self.warc_version == "1.1"
+        )
+        headers = {"WARC-Date": stamp}
+        if concurrent_to:
+            headers["WARC-Concurrent-To"] = concurrent_to
+        record = self._writer.create_warc_record(
+            uri, "resource", payload=BytesIO(payload), length=len(payload),
+            warc_content_type=content_type, warc_headers_dict=headers,
+        )  # fmt: skip
+        name = self.current_name
+        offset = self._write(record)
+        if self._fh is not None and self._fh.tell() >= self.max_size:
+            self.close()
+        return WarcPointer(name, offset, record.rec_headers.get_header("WARC-Record-ID"),
+                           payload_digest(payload), stamp)  # fmt: skip
+
     def _response_record(
         self, exchange: HttpExchange, date: str, digest: str, earlier: EarlierCapture | None
     ) -> ArcWarcRecord:

@@ -274,7 +274,9 @@ class Handler(BaseHTTPRequestHandler):
         if target.suffix in (".html", ".css", ".xml"):
             cdn = f"http://localhost:{self.server.server_address[1]}".encode()
             base = f"http://{self.headers['Host']}".encode()
+            port = str(self.server.server_address[1]).encode()
             body = body.replace(b"{{CDN}}", cdn).replace(b"{{BASE}}", base)
+            body = body.replace(b"{{PORT}}", port)
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if ctype.startswith("text/"):
             ctype += "; charset=utf-8"

@@ -1,8 +1,11 @@
-"""End to end: a page captured with ``CAPTURE=requisites`` looks, replayed, as it did live.
+"""End to end: a page captured with ``CAPTURE=requisites`` or ``CAPTURE=browser`` looks,
+replayed, as it did live.
 
 The Looking Glass's script-free article (tests/site/looks/plain.html: imported
 stylesheets, fonts, backgrounds, responsive images, a picture, a frame, a video poster,
-a "CDN" on another origin) is crawled, loaded live in headless Chromium, then replayed
+a "CDN" on another origin) with its requisites, and its app-shell article (written by a
+script from JSON, with a box of related stories loaded by another request) in the
+browser, are each crawled, loaded live in headless Chromium, then replayed
 by ``scrapy replay`` (pywb) in Chromium: every resource the live page loaded must be
 served by the replay from the archive (pywb's access log says what it served; the live
 site must not be asked for anything), and the two screenshots must match: at most
@@ -29,10 +32,15 @@ from tests.support.siteserver import SiteServer
 
 pytestmark = pytest.mark.browser
 
-PAGE = "/looks/plain.html"
-# What the live page loads and the crawl leaves out, by design: robots.txt disallows the
-# tracking pixel; frames are followed one level (the frame's own frame, and its stylesheet).
-LEFT_OUT = {"/looks/tracking/pixel.png", "/looks/frames/inner.html", "/looks/css/inner-only.css"}
+# What a live page loads and the crawl leaves out, by design: robots.txt disallows the
+# tracking pixel; requisites follow frames one level (the frame's own frame, and its
+# stylesheet), where a browser loads them all.
+LEFT_OUT = {
+    "requisites": {"/looks/tracking/pixel.png", "/looks/frames/inner.html",
+                   "/looks/css/inner-only.css"},
+    "browser": {"/looks/tracking/pixel.png"},
+}  # fmt: skip
+CASES = [("requisites", "/looks/plain.html", 20), ("browser", "/looks/app.html?story=tides", 8)]
 PIXEL_TOLERANCE = 16  # of 255, in any channel
 MAX_DIFFERING = 0.005  # of the pixels
 
@@ -53,30 +61,32 @@ def differing(a: Path, b: Path) -> float:
     return over / (first.size[0] * first.size[1])
 
 
-def test_a_page_with_its_requisites_replays_as_it_looked_live(tmp_path: Path):
+@pytest.mark.parametrize(("mode", "page", "resources"), CASES)
+def test_a_captured_page_replays_as_it_looked_live(
+    tmp_path: Path, mode: str, page: str, resources: int
+):
     with SiteServer() as site:
-        urls = write_url_list(tmp_path / "urls.txt", [site.url(PAGE)])
+        urls = write_url_list(tmp_path / "urls.txt", [site.url(page)])
         archive = tmp_path / "archive"
-        crawl = run_crawl(archive, args={"urls": str(urls)}, settings={"CAPTURE": "requisites"})
+        crawl = run_crawl(archive, args={"urls": str(urls)}, settings={"CAPTURE": mode})
         assert crawl.returncode == 0, crawl.log[-5000:]
         (line,) = crawl.manifest
         assert line["outcome"] == "ok"
 
         seen = len(site.log.requests)
-        live_png = ARTIFACTS / "requisites-live.png"
-        render(site.url(PAGE), screenshot=live_png, hosts=("localhost",))
+        live_png = ARTIFACTS / f"{mode}-live.png"
+        render(site.url(page), screenshot=live_png, hosts=("localhost",))
         port = site.httpd.server_address[1]
         live = {f"http://{r.host}:{port}{r.path}" for r in site.log.requests[seen:]
-                if r.path != PAGE and r.path not in LEFT_OUT}  # fmt: skip
-        assert any("localhost" in url for url in live)  # the CDN's, another origin
-        assert len(live) >= 20  # stylesheets, fonts, images, the frame
+                if r.path != page and r.path not in LEFT_OUT[mode]}  # fmt: skip
+        assert len(live) >= resources  # stylesheets, fonts, images, frames, scripts, JSON
 
         replay_port = free_port()
         cmd = [sys.executable, "-m", "scrapy", "replay", str(archive), "--port", str(replay_port)]
         with serving(cmd, replay_port, cwd=ROOT) as server:
             stamp = "".join(c for c in line["fetched_at"] if c.isdigit())[:14]
             seen = len(site.log.requests)
-            replay_png = ARTIFACTS / "requisites-replay.png"
+            replay_png = ARTIFACTS / f"{mode}-replay.png"
             render(f"http://127.0.0.1:{replay_port}/archive/{stamp}/{line['url']}",
                    screenshot=replay_png)  # fmt: skip
             assert site.log.requests[seen:] == []  # everything came from the archive
@@ -89,6 +99,8 @@ def test_a_page_with_its_requisites_replays_as_it_looked_live(tmp_path: Path):
         share = differing(live_png, replay_png)
         assert share <= MAX_DIFFERING, f"{share:.2%} of the pixels differ"
 
+    if mode == "browser":
+        assert "Spring Tides Flood the Fish Market" in line["title"]
     wacz = tmp_path / "page.wacz"
     packed = run_scrapy("pack", str(archive), "--out", str(wacz))
     assert packed.returncode == 0, packed.stderr

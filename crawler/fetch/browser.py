@@ -431,7 +431,11 @@ class BrowserPool:
         async with self._slots:
             problem = ""
             for _attempt in range(2):
-                browser = await self._running()
+                try:
+                    browser = await self._running()
+                except BrowserCrashedError as exc:  # (a start that failed is a try too)
+                    problem = str(exc)
+                    continue
                 try:
                     return await browser.capture(url, document, fetch)
                 except (BrowserGoneError, CdpError) as exc:
@@ -450,6 +454,7 @@ class BrowserPool:
                     await browser.start()
                 except (BrowserGoneError, CdpError, OSError) as exc:
                     browser.kill()
+                    self.restarts += 1
                     raise BrowserCrashedError(f"the browser did not start: {exc}") from exc
                 self.browser = browser
             return self.browser

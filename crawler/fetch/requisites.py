@@ -13,6 +13,7 @@ deep; frames are followed one level (a frame's frames are skipped).
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -63,26 +64,34 @@ class RequisiteWalker:
         download: Download,
         limits: RequisiteLimits,
         count: Callable[[str, int], object] = lambda key, n: None,
+        max_seen: int = 500_000,
     ) -> None:
         self.download = download
         self.limits = limits
         self.count = count
-        self.seen: dict[str, asyncio.Future[Fetched]] = {}
+        # Each URL's download, the oldest forgotten past max_seen (a long crawl's memory
+        # stays bounded: one forgotten and needed again is fetched again, and stored as
+        # a revisit when unchanged).
+        self.seen: OrderedDict[str, asyncio.Future[Fetched]] = OrderedDict()
+        self.max_seen = max_seen
 
     async def _shared(self, requisite: FoundRequisite, referer: str, budget: int) -> Fetched:
         """The result of *requisite*'s one download in this crawl."""
         future = self.seen.get(requisite.url)
         if future is not None:
+            self.seen.move_to_end(requisite.url)
             self.count("requisites/shared", 1)
             return await asyncio.shield(future)
         future = asyncio.get_running_loop().create_future()
         self.seen[requisite.url] = future
+        while len(self.seen) > self.max_seen:
+            self.seen.popitem(last=False)  # (a download in flight keeps its own future)
         try:
             result = await self.download(requisite, referer, budget)
         except Exception as exc:  # a bug below must cost one requisite, not the page
             result = Fetched(FAILED, type(exc).__name__)
         if result.outcome == SKIPPED and result.reason == "bytes":
-            del self.seen[requisite.url]  # too big for this page: another may have room
+            self.seen.pop(requisite.url, None)  # too big for this page: another may have room
         future.set_result(result)
         self.count(f"requisites/{result.outcome}", 1)
         if result.outcome != FETCHED:

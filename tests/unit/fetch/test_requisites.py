@@ -162,3 +162,13 @@ def test_frames_one_level():
 def test_limits_are_checked():
     with pytest.raises(ValueError, match="count"):
         RequisiteLimits(count=-1)
+
+
+def test_the_seen_set_is_bounded_and_a_forgotten_url_is_fetched_again():
+    site = FakeSite()
+    w = RequisiteWalker(site, RequisiteLimits(), max_seen=2)
+    walk(w, [req("a.png"), req("b.png")])
+    walk(w, [req("c.png")], PAGE + "?2")  # a is forgotten
+    walk(w, [req("b.png"), req("a.png")], PAGE + "?3")
+    assert site.downloads == {"a.png": 2, "b.png": 1, "c.png": 1}
+    assert len(w.seen) == 2

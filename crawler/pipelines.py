@@ -347,10 +347,11 @@ class BrowserPipeline:
     (``engine.download_async``: the address guard, robots.txt, politeness, retries and
     WARC capture see it; redirects are handed to the browser to follow), or from what
     this crawl already captured; refused requests fail in the browser. The page's
-    screenshot (PNG, ``urn:view:<url>``) and, with ``CAPTURE_BROWSER_DOM``, its DOM
-    (``urn:dom:<url>``) become WARC ``resource`` records concurrent to the page's
-    response. The page's ``requisites`` count the browser's requests. A browser that
-    crashes or hangs twice on a page makes it ``error``. Stats ``browser/*``.
+    screenshot (PNG, ``urn:view:<url>``) and its DOM (``urn:dom:<url>``, what
+    ``reextract`` reads; ``CAPTURE_BROWSER_DOM``) become WARC ``resource`` records
+    concurrent to the page's response. The page's ``requisites`` count the browser's
+    requests. A browser that crashes or hangs twice on a page makes it ``error``. Stats
+    ``browser/*``.
     """
 
     def __init__(self, crawler: Crawler) -> None:

@@ -89,9 +89,10 @@ CAPTURE_BROWSER_PAGES = 2
 CAPTURE_BROWSER_TIMEOUT = 30.0
 # Requests a page may make beyond its own (what is over is refused and counted skipped).
 CAPTURE_BROWSER_MAX_REQUESTS = 500
-# Also keep the rendered DOM (a WARC resource record urn:dom:<url>; the screenshot,
-# urn:view:<url>, is always kept).
-CAPTURE_BROWSER_DOM = False
+# Also keep the rendered DOM, what the article was extracted from (a WARC resource record
+# urn:dom:<url>, beside the screenshot's urn:view:<url>): `scrapy reextract` reads it.
+# False: reextract reads the page's HTML as fetched (a script-written article is lost).
+CAPTURE_BROWSER_DOM = True
 # What the crawl captured, kept in memory to answer the browser's requests for it again
 # (a site's stylesheets and logos on every page) without fetching them again.
 CAPTURE_BROWSER_CACHE_BYTES = 256 * 1024 * 1024

@@ -76,7 +76,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
         urls = write_url_list(root / "urls.txt", [site.url(p) for p in PAGES])
         before = set(browser_processes())
         result = run_crawl(root / "archive", args={"urls": str(urls)},
-                           settings={"CAPTURE": "browser", "CAPTURE_BROWSER_DOM": "1"})  # fmt: skip
+                           settings={"CAPTURE": "browser"})  # fmt: skip
         assert result.returncode == 0, result.log[-5000:]
         left = {pid: cmd for pid, cmd in browser_processes().items() if pid not in before}
         yield Crawl(site, result, Counter(site.log.paths()), left)
@@ -141,6 +141,17 @@ def test_screenshots_and_doms_are_resource_records_beside_their_pages(crawl: Cra
         assert dom_type.startswith("text/html") and b"<html" in dom
     _, _, lighthouse_dom = resources[f"urn:dom:{crawl.line(APP + 'lighthouse')['final_url']}"]
     assert b"one hundred and twelve steps" in lighthouse_dom
+
+
+def test_reextract_reads_the_rendered_dom_to_the_same_dumps(crawl: Crawl, tmp_path: Path):
+    done = run_scrapy("reextract", str(crawl.result.archive), "--out", str(tmp_path / "out"),
+                      "--json")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    crawled = sorted((crawl.result.archive / "text").iterdir())
+    assert len(crawled) == len(PAGES)
+    for path in crawled:  # the script-written articles too
+        assert (tmp_path / "out" / "text" / path.name).read_bytes() == path.read_bytes(), path
+    assert "rendered_dom_missing" not in done.stdout
 
 
 def test_the_archive_checks_out_and_no_browser_is_left(crawl: Crawl):

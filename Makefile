@@ -41,8 +41,8 @@ replay-env: $(REPLAY_VENV)/.installed
 replay: $(VENV)/.installed replay-env
 	$(VENV)/bin/scrapy replay $(ARCHIVE_DIR) --port $(PORT)
 
-# Headless Chromium for the replay and report tests (Debian's chromium package; as root
-# this installs it, otherwise it says how).
+# Headless Chromium for the replay, report and CAPTURE=browser tests, and for CAPTURE=browser
+# crawls (Debian's chromium package; as root this installs it, otherwise it says how).
 browser:
 	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -56,7 +56,8 @@ redis:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
 	  else echo "The distributed-job tests need redis-server: sudo apt-get install redis-server" >&2; exit 1; fi; }
 
-# The replay tests drive pywb and py-wacz from their venv, and headless Chromium; the
+# The replay tests drive pywb and py-wacz from their venv, and headless Chromium (as do the
+# CAPTURE=browser tests, and the screenshot comparisons need Pillow, in .[test]); the
 # distributed-job tests a redis-server.
 test: lint replay-env browser redis
 	$(PY) -m pytest

@@ -66,6 +66,37 @@ EXTRACT_FUNCTION = "crawler.extract.article.extract_page"
 # Text dumps under ARCHIVE_DIR/text/ (crawler.pipelines.TextDumpPipeline).
 TEXT_ENABLED = True
 
+# How much of each page is captured (crawler.pipelines.RequisitesPipeline): html (the
+# page alone), requisites (and the stylesheets, images, fonts, scripts and frames it
+# needs, fetched by the crawler), browser (loaded in headless Chromium). A sources file
+# can set it per site (`capture = "requisites"`).
+CAPTURE = "html"
+# Limits per page with requisites: how many are taken, their bytes, and how many levels
+# below the page (1: what the page references; 2: what its stylesheets and frames
+# reference; ...). What is left out is counted (manifest `requisites_skipped`, stats
+# `requisites/skipped/<why>`). A news page needs 50-150 requisites and a few MB.
+CAPTURE_REQUISITES_MAX = 300
+CAPTURE_REQUISITES_MAX_BYTES = 64 * 1024 * 1024
+CAPTURE_REQUISITES_MAX_DEPTH = 4
+# CAPTURE=browser: Chromium to run (a path or a name on the PATH; empty: chromium or
+# chromium-browser on the PATH). Never downloaded: Debian's `chromium` package.
+CAPTURE_BROWSER = ""
+# Pages loaded at once, in one browser. Two keep two cores busy with rendering while
+# the extraction workers take the rest.
+CAPTURE_BROWSER_PAGES = 2
+# Seconds a page may take to load; what has loaded by then is captured. A browser that
+# leaves a command unanswered this long hangs: it is restarted.
+CAPTURE_BROWSER_TIMEOUT = 30.0
+# Requests a page may make beyond its own (what is over is refused and counted skipped).
+CAPTURE_BROWSER_MAX_REQUESTS = 500
+# Also keep the rendered DOM, what the article was extracted from (a WARC resource record
+# urn:dom:<url>, beside the screenshot's urn:view:<url>): `scrapy reextract` reads it.
+# False: reextract reads the page's HTML as fetched (a script-written article is lost).
+CAPTURE_BROWSER_DOM = True
+# What the crawl captured, kept in memory to answer the browser's requests for it again
+# (a site's stylesheets and logos on every page) without fetching them again.
+CAPTURE_BROWSER_CACHE_BYTES = 256 * 1024 * 1024
+
 # Seed documents bigger than this are skipped (they are read streaming, so this guards
 # against mistakes such as a disk image passed as a seed, not against memory use).
 SEEDS_MAX_BYTES = 256 * 1024 * 1024
@@ -96,6 +127,9 @@ WAYBACK_CDX_LIMIT = 5
 # Refuse hosts that are, or resolve to, loopback/private/link-local/reserved addresses
 # (outcome `blocked`), redirect targets included. Turn on only to crawl your own network.
 ALLOW_PRIVATE_ADDRESSES = False
+# Host names (exactly as in URLs) let through all the same: your own intranet site, while
+# its pages' references to other non-public addresses stay refused.
+ALLOW_PRIVATE_HOSTS: list[str] = []
 # Only http(s) is ever fetched: no file://, ftp://, s3:// or data: through a redirect.
 DOWNLOAD_HANDLERS = {
     "file": None, "ftp": None, "s3": None, "data": None,
@@ -221,9 +255,14 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.downloadermiddlewares.warc.WarcCaptureMiddleware": 960,
 }
 ITEM_PIPELINES = {
+    # Before extraction: a page captured in a browser is extracted from its rendered DOM.
+    "crawler.pipelines.BrowserPipeline": 250,
     "crawler.pipelines.ExtractPipeline": 300,
     # Pages read from another archive (ccnews): the languages asked for, records copied.
-    "crawler.pipelines.SourceRecordsPipeline": 350,
+    "crawler.pipelines.SourceRecordsPipeline": 340,
+    # Holds each page until its requisites are fetched or given up, so its manifest
+    # line, written last, says what became of them.
+    "crawler.pipelines.RequisitesPipeline": 350,
     "crawler.pipelines.LinksPipeline": 400,
     "crawler.pipelines.TextDumpPipeline": 500,
     "crawler.pipelines.GroupPipeline": 600,

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import IO
 
 from crawler.core.items import LinkRecord
-from crawler.core.manifest import ARTICLE_FIELDS, GROUP_FIELDS, ORIGIN_FIELDS, ManifestRecord
+from crawler.core.manifest import (
+    ARTICLE_FIELDS,
+    CAPTURE_FIELDS,
+    GROUP_FIELDS,
+    ORIGIN_FIELDS,
+    ManifestRecord,
+)
 from crawler.warc.reader import member_ends
 from crawler.warc.writer import OPEN_SUFFIX
 
@@ -154,10 +160,11 @@ class ManifestWriter(JsonLinesWriter):
     def write(self, record: ManifestRecord) -> None:
         data = dataclasses.asdict(record)
         # Only discovered URLs carry `via`, only archive captures `memento_*`, only grouped
-        # articles the group fields, only dumps written since it was recorded `dump_sha256`.
+        # articles the group fields, only dumps written since it was recorded `dump_sha256`,
+        # only pages captured with their requisites (or rendered) the capture fields.
         for optional in ("via", "memento_url", "memento_datetime", "access", "access_evidence",
                          *GROUP_FIELDS, "dump_sha256", *ARTICLE_FIELDS,
-                         *ORIGIN_FIELDS):  # fmt: skip
+                         *ORIGIN_FIELDS, *CAPTURE_FIELDS):  # fmt: skip
             if data[optional] is None:
                 del data[optional]
         self.write_object(data)

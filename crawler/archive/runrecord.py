@@ -28,6 +28,7 @@ from crawler.core.keys import (
     STAT_RECOVERY_PREFIX,
     STAT_RELATIVE_LINKS_SKIPPED,
     STAT_REQUESTS,
+    STAT_REQUISITES_LINES,
     STAT_RESPONSES,
     STAT_SEEDS_LENIENT,
     STAT_SEEDS_READ,
@@ -54,7 +55,8 @@ RECORDED_SETTINGS: dict[str, type] = {
     "CONCURRENT_REQUESTS_PER_DOMAIN": int, "DOWNLOAD_TIMEOUT": float, "DOWNLOAD_MAXSIZE": int,
     "RETRY_TIMES": int, "RECRAWL_AFTER": str, "WARC_ENABLED": bool, "WARC_MAX_SIZE": int,
     "EXTRACT_ENABLED": bool, "TEXT_ENABLED": bool, "WAYBACK_ENABLED": bool,
-    "WAYBACK_ENDPOINT": str,
+    "WAYBACK_ENDPOINT": str, "CAPTURE": str, "CAPTURE_REQUISITES_MAX": int,
+    "CAPTURE_REQUISITES_MAX_BYTES": int, "CAPTURE_REQUISITES_MAX_DEPTH": int,
 }  # fmt: skip
 VERSIONED = ("scrapy", "trafilatura", "htmldate", "extruct", "warcio", "w3lib", "twisted", "lxml",
              "py3langid")  # fmt: skip
@@ -134,6 +136,26 @@ def _access(stats: Mapping[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _requisites(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest lines' requisite counts summed, and the downloads behind them: each
+    URL once per run (fetched, failed, skipped; revalidated by a 304, unchanged, shared
+    by pages that needed one already taken), with why, their bytes and kinds."""
+    lines = _with_prefix(stats, STAT_REQUISITES_LINES)
+    downloads = {what: stats.get(f"requisites/{what}", 0) for what in (
+        "fetched", "failed", "skipped", "revalidated", "unchanged", "shared", "bytes")}  # fmt: skip
+    return {
+        "pages": lines.get("pages", 0),
+        "requisites": lines.get("total", 0),
+        "fetched": lines.get("fetched", 0),
+        "failed": lines.get("failed", 0),
+        "skipped": lines.get("skipped", 0),
+        "downloads": downloads,
+        "failed_by": _with_prefix(stats, "requisites/failed/"),
+        "skipped_by": _with_prefix(stats, "requisites/skipped/"),
+        "kinds": _with_prefix(stats, "requisites/kind/"),
+    }
+
+
 def build_run_record(
     stats: Mapping[str, Any],
     *,
@@ -181,6 +203,8 @@ def build_run_record(
     # What the captures gave access to (manifest lines per label), and the hosts paused
     # for answering with challenges or rate-limit pages.
     record["access"] = _access(stats)
+    if stats.get(STAT_REQUISITES_LINES + "pages"):  # CAPTURE=requisites (or a site's)
+        record["requisites"] = _requisites(stats)
     # Every counter of this project, for the questions the fields above do not answer.
     record["counters"] = {
         k: v for k, v in sorted(stats.items())

@@ -2,10 +2,11 @@
 
 Holds, per URL id, its last final outcome (written only after the manifest line is on
 disk), the payload digest and WARC record of its last full capture (for revisit
-records), the seq given to discovered URLs, and feed validators (ETag,
-Last-Modified) for conditional GETs. The manifest stays the source of truth: lines
-appended after the last recorded one (a run killed between writing a line and
-recording it) are read back in by :meth:`StateStore.catch_up`.
+records), the seq given to discovered URLs, feed validators (ETag, Last-Modified) for
+conditional GETs, and the last capture of each page requisite (CAPTURE=requisites).
+The manifest stays the source of truth: lines appended after the last recorded one (a
+run killed between writing a line and recording it) are read back in by
+:meth:`StateStore.catch_up`.
 
 :class:`StateStore` is the interface the crawl uses; :class:`SqliteStateStore` is the
 one-machine implementation. The archive lock is :class:`crawler.archive.directory.Archive`'s.
@@ -25,7 +26,7 @@ from typing import Protocol
 from crawler.archive.groups import GroupIndex
 from crawler.archive.sqlitetx import change
 from crawler.core.identity import format_seq
-from crawler.core.items import EarlierCapture
+from crawler.core.items import EarlierCapture, FoundRequisite, RequisiteCapture
 from crawler.core.manifest import MANIFEST_FIELDS, ManifestRecord
 from crawler.core.outcomes import ARCHIVED, UNCHANGED
 from crawler.core.timefmt import parse_iso_utc
@@ -91,6 +92,8 @@ class StateStore(Protocol):
     def catch_up(self, manifest: Path) -> int: ...
     def validators(self, url: str) -> tuple[str | None, str | None]: ...
     def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None: ...
+    def requisite(self, url: str) -> RequisiteCapture | None: ...
+    def set_requisite(self, url: str, capture: RequisiteCapture) -> None: ...
     def forget(self) -> None: ...
     def begin_batches(self) -> bool: ...
     def flush(self) -> None: ...
@@ -115,7 +118,32 @@ CREATE TABLE IF NOT EXISTS urls (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS validators (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT);
+CREATE TABLE IF NOT EXISTS requisites (url TEXT PRIMARY KEY, capture TEXT);
 """
+
+
+def requisite_json(capture: RequisiteCapture) -> str:
+    """A requisite's capture as the state stores keep it (JSON)."""
+    data = {
+        "uri": capture.uri, "date": capture.date, "record_id": capture.record_id,
+        "payload_digest": capture.payload_digest, "etag": capture.etag,
+        "last_modified": capture.last_modified,
+        "children": [[child.url, child.kind] for child in capture.children],
+    }  # fmt: skip
+    return json.dumps(data, separators=(",", ":"))
+
+
+def requisite_from_json(text: str | bytes) -> RequisiteCapture | None:
+    """The capture :func:`requisite_json` wrote (None for anything else)."""
+    try:
+        data = json.loads(text)
+        children = tuple(FoundRequisite(str(url), str(kind)) for url, kind in data["children"])
+        return RequisiteCapture(
+            data["uri"], data["date"], data["record_id"], data["payload_digest"],
+            data.get("etag"), data.get("last_modified"), children,
+        )  # fmt: skip
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def manifest_lines_after(manifest: Path, start: int) -> Iterator[tuple[ManifestRecord, int]]:
@@ -307,6 +335,20 @@ class SqliteStateStore:
         with self._write():
             self.db.execute("DELETE FROM meta WHERE key = 'regroup_from'")
         self.flush()
+
+    # -- requisites ----------------------------------------------------------------------
+    def requisite(self, url: str) -> RequisiteCapture | None:
+        """The last full capture of a requisite (CAPTURE=requisites), if any."""
+        row = self.db.execute("SELECT capture FROM requisites WHERE url = ?", (url,)).fetchone()
+        return requisite_from_json(row[0]) if row else None
+
+    def set_requisite(self, url: str, capture: RequisiteCapture) -> None:
+        with self._write():
+            self.db.execute(
+                "INSERT INTO requisites(url, capture) VALUES(?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET capture = excluded.capture",
+                (url, requisite_json(capture)),
+            )
 
     # -- feeds ---------------------------------------------------------------------------
     def validators(self, url: str) -> tuple[str | None, str | None]:

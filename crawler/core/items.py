@@ -207,6 +207,7 @@ class ExtractOptions:
     min_paragraph_words: int = 0  # below this in every paragraph, a page holds no article
     comments: bool = False  # keep reader comments, after the article
     access_rules: str = ""  # a user's access rules file, read before the built-in ones
+    requisites: bool = False  # also list the page's requisites (Extraction.requisites)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +219,7 @@ class Extraction:
     links: tuple[FoundLink, ...] = ()
     encoding: str | None = None
     access: Access | None = None  # what the page gives access to (crawler.extract.access)
+    requisites: tuple[FoundRequisite, ...] | None = None  # when ExtractOptions.requisites
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +269,50 @@ class SourceDone:
 
 
 @dataclass(frozen=True, slots=True)
+class FoundRequisite:
+    """A resource a page needs to look as it did (``CAPTURE=requisites``): its absolute
+    URL (no fragment) and kind (crawler.extract.requisites.KINDS)."""
+
+    url: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequisiteCounts:
+    """A page's requisites (its manifest line): fetched (or revalidated, or already
+    captured in this crawl), failed (an error status, a network error) and skipped (a
+    limit, robots.txt, the address guard); ``total`` is their sum."""
+
+    fetched: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.fetched + self.failed + self.skipped
+
+
+@dataclass(frozen=True, slots=True)
+class RequisiteCapture:
+    """The last full capture of a requisite (the state store keeps one per URL): what a
+    later run's conditional GET sends and its revisit record refers to, and the
+    requisites it references itself (a stylesheet's, a frame's), read when it was
+    fetched, so a ``304 Not Modified`` still leads to them."""
+
+    uri: str
+    date: str
+    record_id: str | None
+    payload_digest: str
+    etag: str | None = None
+    last_modified: str | None = None
+    children: tuple[FoundRequisite, ...] = ()
+
+    @property
+    def earlier(self) -> EarlierCapture:
+        return EarlierCapture(self.uri, self.date, self.record_id, self.payload_digest)
+
+
+@dataclass(frozen=True, slots=True)
 class FetchedPage:
     """One input URL and what happened to it, as it moves through the pipelines.
 
@@ -294,6 +340,10 @@ class FetchedPage:
     dump_sha256: str | None = None  # SHA-256 of the whole dump file (TextDumpPipeline)
     origin: Origin | None = None  # read from another archive (source "ccnews"): from where
     records: SourceRecords | None = field(default=None, repr=False)  # its records, to copy
+    capture: str | None = None  # html, requisites, browser (a site's own); None: CAPTURE
+    found_requisites: tuple[FoundRequisite, ...] | None = None  # (extraction, when asked)
+    requisites: RequisiteCounts | None = None  # what became of them (RequisitesPipeline)
+    rendered: bool | None = None  # True: extracted from the DOM a browser rendered
 
     @property
     def url(self) -> str:

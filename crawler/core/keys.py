@@ -27,6 +27,18 @@ META_EARLIER = "earlier_capture"
 """EarlierCapture of the URL: WARC capture writes a revisit when the payload is the same."""
 
 
+META_CAPTURE = "capture"
+
+
+"""The page's own capture mode, a site's ``capture`` key (feeds spider -> spider -> pipelines)."""
+
+
+META_REQUISITE = "requisite"
+
+
+"""FoundRequisite: the request fetches a page's requisite (RequisitesPipeline)."""
+
+
 META_WARC = "warc"
 
 
@@ -302,8 +314,15 @@ STAT_RESPONSES = "downloader/response_count"
 PROJECT_STAT_PREFIXES = (
     "input/", "discovered/", "pages/", "manifest/", "extract/", "text/", "links/", "warc/",
     "wayback/", "discovery/", "seeds/", "recovery/", "netguard/", "retry/", "robotstxt/",
-    "index/", "cpu/", "job/", "access/", "groups/", "ccnews/",
+    "index/", "cpu/", "job/", "access/", "groups/", "ccnews/", "requisites/", "browser/",
 )  # fmt: skip
+
+
+STAT_REQUISITES_LINES = "requisites/lines/"
+
+
+"""Prefix of the sums of the manifest lines' requisite counts: ``pages`` (lines that
+have them), ``total``, ``fetched``, ``failed``, ``skipped`` (ManifestPipeline -> run record)."""
 
 
 def outcome_stat(outcome: str) -> str:

@@ -65,11 +65,21 @@ class ManifestRecord:
     # under CCNEWS_BASE) and the offset of its response record there.
     source_file: str | None = None
     source_offset: int | None = None
+    # CAPTURE=requisites/browser: the page's requisites, and what became of them.
+    requisites: int | None = None
+    requisites_fetched: int | None = None  # fetched, revalidated or already captured
+    requisites_failed: int | None = None  # an error status or a network error
+    requisites_skipped: int | None = None  # a limit, robots.txt, the address guard
+    rendered: bool | None = None  # True: the article came from a browser's rendered DOM
 
 
 MANIFEST_FIELDS = tuple(ManifestRecord.__dataclass_fields__)
 # What grouping adds to a line.
 GROUP_FIELDS = ("group", "similarity", "group_kind", "group_relation", "containment")
+# What capturing a page's requisites (or rendering it) adds to a line.
+CAPTURE_FIELDS = (
+    "requisites", "requisites_fetched", "requisites_failed", "requisites_skipped", "rendered",
+)  # fmt: skip
 # What an article's metadata adds to a line (left out where there is no article).
 ARTICLE_FIELDS = (
     "authors", "lastmod", "section", "tags", "description", "image", "image_alt",
@@ -89,7 +99,7 @@ def _article_fields(article: Article | None) -> dict[str, Any]:
 
 def manifest_record(item: FetchedPage) -> ManifestRecord:
     """The manifest line of a finished page (no outcome decided is an error, never lost)."""
-    article, warc, memento = item.article, item.warc, item.memento
+    article, warc, memento, counts = item.article, item.warc, item.memento, item.requisites
     return ManifestRecord(
         id=item.id,
         seq=item.seq,
@@ -125,4 +135,9 @@ def manifest_record(item: FetchedPage) -> ManifestRecord:
         containment=item.group.containment if item.group else None,
         dump_sha256=item.dump_sha256,
         **_article_fields(article),
+        requisites=counts.total if counts else None,
+        requisites_fetched=counts.fetched if counts else None,
+        requisites_failed=counts.failed if counts else None,
+        requisites_skipped=counts.skipped if counts else None,
+        rendered=item.rendered,
     )

@@ -2,9 +2,10 @@
 
 What every worker of a job must see alike: per URL id its last final outcome and its
 last full capture (payload digest, record id, date: revisit records refer to captures
-other workers made), the seq counter of discovered URLs, and feed validators. Keys
-under the job's prefix (:class:`crawler.distributed.frontier.RedisFrontier.key`): ``url:ID``
-(hash), ``next_seq``, ``validators`` (hash), ``manifest_end:WORKER`` (how far this
+other workers made), the seq counter of discovered URLs, feed validators and the last
+capture of each page requisite. Keys under the job's prefix
+(:class:`crawler.distributed.frontier.RedisFrontier.key`): ``url:ID`` (hash), ``next_seq``,
+``validators`` (hash), ``requisites`` (hash), ``manifest_end:WORKER`` (how far this
 worker's manifest part has been recorded, for :meth:`catch_up`).
 """
 
@@ -15,8 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from crawler.archive.groups import GroupIndex
-from crawler.archive.state import DISCOVERED_SEQ_START, UrlState, manifest_lines_after
+from crawler.archive.state import (
+    DISCOVERED_SEQ_START,
+    UrlState,
+    manifest_lines_after,
+    requisite_from_json,
+    requisite_json,
+)
 from crawler.core.identity import format_seq
+from crawler.core.items import RequisiteCapture
 from crawler.core.manifest import ManifestRecord
 from crawler.core.outcomes import UNCHANGED
 
@@ -131,3 +139,10 @@ class RedisStateStore:
 
     def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
         self.redis.hset(self.key("validators"), url, json.dumps([etag, last_modified]))
+
+    def requisite(self, url: str) -> RequisiteCapture | None:
+        raw = self.redis.hget(self.key("requisites"), url)
+        return requisite_from_json(raw) if raw is not None else None
+
+    def set_requisite(self, url: str, capture: RequisiteCapture) -> None:
+        self.redis.hset(self.key("requisites"), url, requisite_json(capture))

@@ -27,10 +27,12 @@ class AddressGuardMiddleware:
     """Refuses requests to non-public addresses unless ``ALLOW_PRIVATE_ADDRESSES``.
 
     Reads the request URL (every hop: redirects come back through here) and the peer
-    address of the response. Writes ``request.meta[META_BLOCKED]`` and the stat
-    ``netguard/blocked``, then raises IgnoreRequest (the spider's outcome ``blocked``).
-    The host is resolved with the crawler's caching resolver, the one the connection
-    then uses, so the checked address is the address connected to.
+    address of the response. Hosts named in ``ALLOW_PRIVATE_HOSTS`` (your own intranet
+    site, by name) are let through; every other non-public address stays refused.
+    Writes ``request.meta[META_BLOCKED]`` and the stat ``netguard/blocked``, then raises
+    IgnoreRequest (the spider's outcome ``blocked``). The host is resolved with the
+    crawler's caching resolver, the one the connection then uses, so the checked address
+    is the address connected to.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -38,6 +40,8 @@ class AddressGuardMiddleware:
             raise NotConfigured
         self.crawler = crawler
         self.stats = crawler.stats
+        allowed = crawler.settings.getlist("ALLOW_PRIVATE_HOSTS")
+        self.allowed = {host.strip().lower() for host in allowed}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
@@ -54,6 +58,8 @@ class AddressGuardMiddleware:
         if parts.scheme not in ("http", "https"):
             raise self._block(request, f"unsupported scheme {parts.scheme!r}")
         host = parts.hostname or ""
+        if host in self.allowed:
+            return
         address = parse_ip(host)
         if address is None:
             try:
@@ -67,7 +73,10 @@ class AddressGuardMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Response:
         # Second line of defence: the peer actually connected to.
-        if response.ip_address is not None:
+        if (
+            response.ip_address is not None
+            and urlparse_cached(request).hostname not in self.allowed
+        ):
             try:
                 check_address(urlparse_cached(request).hostname or "", response.ip_address)
             except BlockedAddressError as exc:

@@ -18,6 +18,7 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler import __version__ as PROJECT_VERSION
+from crawler.core.items import WarcPointer
 from crawler.core.keys import (
     META_EARLIER,
     META_FETCHED_AT,
@@ -36,6 +37,7 @@ from crawler.warc.process import (
     process_close,
     process_copy,
     process_write,
+    process_write_resource,
 )
 from crawler.warc.writer import (
     HttpExchange,
@@ -71,8 +73,9 @@ class WarcCaptureMiddleware:
 
     Sits at 960, below the downloader: sees each redirect hop and retry, robots.txt
     fetches, and bodies still Content-Encoding compressed. Reads the request and the
-    response (and ``META_EARLIER``: with the same payload as that earlier capture, a
-    ``revisit`` record is written instead of a full response); writes WARC records
+    response (and ``META_EARLIER``: with the same payload as that earlier capture, or a
+    304 answering a conditional GET, a ``revisit`` record is written instead of a full
+    response); writes WARC records
     under the archive's ``warc/`` through :class:`crawler.warc.writer.WarcWriter`, in a
     process of its own unless ``WARC_WRITER_PROCESS = False``, and ``META_WARC`` (a
     WarcPointer to the response record) and ``META_FETCHED_AT`` into meta; stats
@@ -138,7 +141,7 @@ class WarcCaptureMiddleware:
         )
         earlier = request.meta.get(META_EARLIER)
         if earlier is not None and (
-            target_uri(earlier.uri) != exchange.target_uri or response.status != 200
+            target_uri(earlier.uri) != exchange.target_uri or response.status not in (200, 304)
         ):
             earlier = None  # a redirect hop or an error page: never a revisit
         try:
@@ -181,6 +184,26 @@ class WarcCaptureMiddleware:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="warc_write_failed"))
             raise WarcWriteError(f"WARC write failed: {exc}") from exc
         self.stats.inc_value("warc/copied_captures")
+        return pointer
+
+    async def write_resource(
+        self, uri: str, content_type: str, payload: bytes, concurrent_to: str | None = None
+    ) -> WarcPointer:
+        """A ``resource`` record (CAPTURE=browser: a page's screenshot, its DOM) in the
+        crawl's WARC files, after the records already written (WarcWriteError on failure)."""
+        now = datetime.now(UTC)
+        args = (uri, content_type, payload, now, concurrent_to)
+        try:
+            if self.pool is not None:
+                future = self.pool.submit(timed_call, process_write_resource, *args)
+                pointer, cpu = await asyncio.wrap_future(future)
+            else:
+                assert self.writer is not None
+                pointer, cpu = timed_call(self.writer.write_resource, *args)
+        except BrokenProcessPool as exc:
+            raise WarcWriteError(f"WARC writer process failed: {exc}") from exc
+        self.cpu_seconds += cpu
+        self.stats.inc_value("warc/resources")
         return pointer
 
     def spider_closed(self) -> None:

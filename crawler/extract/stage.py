@@ -22,6 +22,7 @@ from crawler.core.outcomes import ERROR, NO_TEXT, OK
 from crawler.extract.access import BLOCKING, CONSENT_WALL
 from crawler.extract.minhash import signed
 from crawler.extract.prose import prose_words
+from crawler.extract.requisites import html_requisites
 from crawler.extract.workers import (
     FunctionLoadError,
     FunctionRef,
@@ -75,13 +76,20 @@ def sign(extraction: Extraction) -> Extraction:
 
 @dataclass(frozen=True)
 class SignedExtractor:
-    """The job the workers run: ``EXTRACT_FUNCTION``, then :func:`sign` (pickles as
-    the function's path when given a FunctionRef)."""
+    """The job the workers run: ``EXTRACT_FUNCTION``, then :func:`sign`, and the page's
+    requisites when the options ask (pickles as the function's path when given a
+    FunctionRef)."""
 
     function: Callable[..., Extraction]
 
-    def __call__(self, *args: Any) -> Extraction:
-        return sign(self.function(*args))
+    def __call__(
+        self, body: bytes, content_type: str | None, url: str, options: ExtractOptions
+    ) -> Extraction:
+        extraction = sign(self.function(body, content_type, url, options))
+        if options.requisites:
+            found = html_requisites(body, url, extraction.encoding)
+            extraction = dataclasses.replace(extraction, requisites=found)
+        return extraction
 
     def load(self) -> None:
         warm(self.function)
@@ -149,8 +157,9 @@ class PageExtractor:
             )
         quiet_trafilatura_logging()
 
-    async def extract(self, item: FetchedPage) -> FetchedPage:
-        """*item* with its outcome: ok (an article), no_text, or error."""
+    async def extract(self, item: FetchedPage, requisites: bool = False) -> FetchedPage:
+        """*item* with its outcome: ok (an article), no_text, or error; with
+        *requisites*, also the requisites found in it (``found_requisites``)."""
         media_type = (item.content_type or "text/html").split(";")[0].strip().lower()
         if media_type not in HTML_TYPES:
             self.count("extract/not_html")
@@ -163,7 +172,8 @@ class PageExtractor:
         # A capture from the archive is read as the page at its own URL: its metadata
         # and relative links belong to the original, not to the memento.
         url = item.url if item.memento is not None else (item.final_url or item.url)
-        args = (item.body, item.content_type, url, self.options)
+        options = dataclasses.replace(self.options, requisites=True) if requisites else self.options
+        args = (item.body, item.content_type, url, options)
         try:
             if self.pool is None:
                 extraction, cpu = timed_call(self.function, *args)
@@ -179,7 +189,8 @@ class PageExtractor:
         # stands; otherwise the page's, read with its article.
         access = item.access if item.access and item.access.label in BLOCKING else None
         item = dataclasses.replace(item, encoding=extraction.encoding,
-                                   access=access or extraction.access)  # fmt: skip
+                                   access=access or extraction.access,
+                                   found_requisites=extraction.requisites)  # fmt: skip
         if (failed := blocked_page(item)) is not None:
             return failed
         if item.access is not None and item.access.label == CONSENT_WALL:

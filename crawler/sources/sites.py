@@ -10,6 +10,7 @@ allow = ["/20\d\d/"]                 # regexes: keep URLs matching one of these
 deny = ["/opinion/"]                   #          and none of these
 download_delay = 2.0                   # politeness for this site's host(s), seconds
 concurrency = 1                        # requests at once to this site's host(s)
+capture = "requisites"                 # html, requisites, browser (default: CAPTURE)
 ```
 """
 
@@ -22,11 +23,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.core.capture import CaptureModeError, capture_mode
 from crawler.core.urls import InvalidURL, validate_url
 from crawler.sources.feeds import compile_patterns
 from crawler.sources.urllists import InputFormatError
 
-_KEYS = {"name", "homepage", "feeds", "sitemaps", "allow", "deny", "download_delay", "concurrency"}
+_KEYS = {
+    "name", "homepage", "feeds", "sitemaps", "allow", "deny", "download_delay", "concurrency",
+    "capture",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Site:
     deny: tuple[str, ...] = ()
     download_delay: float | None = None
     concurrency: int | None = None
+    capture: str | None = None  # its pages' capture mode (None: the CAPTURE setting)
 
     @property
     def hosts(self) -> frozenset[str]:
@@ -101,9 +107,17 @@ def site_from_dict(data: dict[str, Any], where: str) -> Site:
         isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
     ):
         raise InputFormatError(f"{where}: concurrency must be a whole number >= 1")
+    capture = data.get("capture")
+    if capture is not None:
+        if not isinstance(capture, str):
+            raise InputFormatError(f"{where}: capture must be a string, got {capture!r}")
+        try:
+            capture = capture_mode(capture)
+        except CaptureModeError as exc:
+            raise InputFormatError(f"{where}: {exc}") from None
     return Site(
         name.strip(), homepage, feeds, sitemaps, allow, deny,
-        float(delay) if delay is not None else None, concurrency,
+        float(delay) if delay is not None else None, concurrency, capture,
     )  # fmt: skip
 
 

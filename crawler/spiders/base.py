@@ -22,6 +22,7 @@ from crawler.core.items import FetchedPage, LiveAttempt, PageRef, WaybackPlan
 from crawler.core.keys import (
     META_ACCESS,
     META_BLOCKED,
+    META_CAPTURE,
     META_EARLIER,
     META_FETCHED_AT,
     META_MEMENTO,
@@ -112,9 +113,14 @@ class ArchiveSpider(Spider):
         self.crawler.stats.inc_value("input/unreadable_dates")
         logger.warning("Ignoring unreadable date %r (%s)", text, where)
 
-    def page_request(self, page: PageRef, state: UrlState | None = None) -> Request:
-        """The request for an input or discovered URL; parse_page or page_failed decide."""
+    def page_request(
+        self, page: PageRef, state: UrlState | None = None, capture: str | None = None
+    ) -> Request:
+        """The request for an input or discovered URL (*capture*: its site's own capture
+        mode); parse_page or page_failed decide."""
         meta: dict[str, Any] = {META_PAGE: page}
+        if capture is not None:
+            meta[META_CAPTURE] = capture
         if self.wayback_plan is not None:
             meta[META_WAYBACK] = self.wayback_plan
         if state is not None and (earlier := state.earlier_capture()) is not None:
@@ -135,16 +141,17 @@ class ArchiveSpider(Spider):
             "status": response.status,
             "fetched_at": meta.get(META_FETCHED_AT) or iso_utc(),
             "warc": warc,
+            "capture": meta.get(META_CAPTURE),
         }
+        content_type = response.headers.get(b"Content-Type")
+        fields["content_type"] = content_type.decode("latin-1") if content_type else None
+        fields["body"] = response.body  # (an unchanged page's: its requisites are in it)
         if warc is not None and warc.revisit:
             # Same payload as the last capture: a revisit record, no new dump.
             self.crawler.stats.inc_value("pages/unchanged")
             earlier = meta[META_EARLIER]
             yield FetchedPage(**fields, outcome=UNCHANGED, text_file=earlier.text_file)
             return
-        content_type = response.headers.get(b"Content-Type")
-        fields["content_type"] = content_type.decode("latin-1") if content_type else None
-        fields["body"] = response.body
         if (memento := meta.get(META_MEMENTO)) is not None:
             yield FetchedPage(**fields, source="wayback", memento=memento, error=memento.live_error)
             return

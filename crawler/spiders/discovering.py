@@ -21,7 +21,13 @@ class DiscoveringSpider(ArchiveSpider):
         self.scheduled: set[int] = set()  # ids (as ints) of discovered URLs requested this run
 
     def discovered_request(
-        self, url: str, *, via: str, depth: int = 1, date: str | None = None
+        self,
+        url: str,
+        *,
+        via: str,
+        depth: int = 1,
+        date: str | None = None,
+        capture: str | None = None,
     ) -> Request | None:
         """A request for a URL found in a document or feed, or None when it is not new.
 
@@ -41,4 +47,4 @@ class DiscoveringSpider(ArchiveSpider):
             # (in a distributed job an entry counts where it is finished: RedisScheduler)
             self.crawler.stats.inc_value(STAT_INPUT_ENTRIES)
         seq = archive.state.seq_for(id_, url)
-        return self.page_request(PageRef(url, id_, seq, via, date, depth), state)
+        return self.page_request(PageRef(url, id_, seq, via, date, depth), state, capture)

@@ -254,7 +254,7 @@ class FeedsSpider(DiscoveringSpider):
                 self.crawler.stats.inc_value("discovery/filtered")
                 continue
             yield LinkRecord(source_id, url_id(candidate.url), candidate.url, candidate.title or "")
-            request = self.discovered_request(candidate.url, via=source_id)
+            request = self.discovered_request(candidate.url, via=source_id, capture=site.capture)
             if request is not None:
                 if self.fixed_delay(candidate.url):
                     request.meta["autothrottle_dont_adjust_delay"] = True

@@ -33,6 +33,8 @@ TYPES = {
     "memento_datetime": "timestamp", "date": "date", "similarity": "float",
     "containment": "float", "lastmod": "date", "authors": "list", "tags": "list",
     "source_offset": "int",
+    "requisites": "int", "requisites_fetched": "int", "requisites_failed": "int",
+    "requisites_skipped": "int", "rendered": "bool",
 }  # fmt: skip
 COLUMNS = (*MANIFEST_FIELDS, "site")
 
@@ -59,6 +61,8 @@ def _typed(line: dict[str, Any]) -> dict[str, Any]:
             row[column] = None
         elif kind == "int":
             row[column] = int(value)
+        elif kind == "bool":
+            row[column] = bool(value)
         elif kind == "float":
             row[column] = float(value)
         elif kind == "timestamp":
@@ -134,7 +138,7 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: Path, with_text: bool) -
         ) from None
     arrow = {
         "int": pa.int64(), "float": pa.float64(), "timestamp": pa.timestamp("ms", tz="UTC"),
-        "date": pa.date32(), "list": pa.list_(pa.string()),
+        "date": pa.date32(), "list": pa.list_(pa.string()), "bool": pa.bool_(),
     }  # fmt: skip
     fields = [pa.field(c, arrow.get(TYPES.get(c, "str"), pa.string())) for c in COLUMNS]
     if with_text:

@@ -40,7 +40,8 @@ PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
 def packed_warcs(archive: Archive, since: str | None = None) -> tuple[list[Path], list[Path]]:
     """The WARC files to pack: every closed one, or those the runs named *since* and
     later wrote; and, then, the earlier files holding the originals their revisit records
-    refer to (a revisit replays from its original)."""
+    refer to (a revisit replays from its original), requisites revalidated by a 304
+    included."""
     if since is None:
         return archive.warc_files(), []
     runs = archive.named_run_records()
@@ -55,11 +56,23 @@ def packed_warcs(archive: Archive, since: str | None = None) -> tuple[list[Path]
         (fields["url"], fields.get("digest")) for fields in _index_fields(archive)
         if fields.get("filename") in wanted and record_type(fields) == "revisit"
     }  # fmt: skip
+    # A request listed without a response: a requisite revalidated by a 304, whose
+    # revisit record the index leaves out; its last full capture replays in its place.
+    requested, answered = set(), set()
+    for fields in _index_fields(archive):
+        if fields.get("filename") in wanted:
+            (requested if record_type(fields) == "request" else answered).add(fields["url"])
+    revalidated = requested - answered
+    last_full: dict[str, str] = {}  # (the index is sorted by URL, then time)
+    for fields in _index_fields(archive):
+        if fields["url"] in revalidated and record_type(fields) == "response":
+            last_full[fields["url"]] = fields["filename"]
     originals = {
-        fields["filename"] for fields in _index_fields(archive)
-        if (fields["url"], fields.get("digest")) in revisited
-        and record_type(fields) == "response"
-    } - wanted  # fmt: skip
+        fields["filename"]
+        for fields in _index_fields(archive)
+        if (fields["url"], fields.get("digest")) in revisited and record_type(fields) == "response"
+    } | set(last_full.values())
+    originals -= wanted  # fmt: skip
     files = archive.warc_files()
     return [p for p in files if p.name in wanted], [p for p in files if p.name in originals]
 

@@ -96,7 +96,8 @@ def archive_pages(archive: Archive, report: Report) -> Iterator[FetchedPage]:
     for line in sorted(latest.values(), key=lambda x: (x["warc_file"], x["warc_offset"])):
         with (archive.warc_dir / line["warc_file"]).open("rb") as fh:
             fh.seek(line["warc_offset"])
-            record = next(iter(ArchiveIterator(fh)))
+            records = iter(ArchiveIterator(fh))
+            record = next(records)
             if record.rec_type != "response":
                 report.counts[f"skipped/{record.rec_type}"] += 1
                 continue
@@ -108,11 +109,36 @@ def archive_pages(archive: Archive, report: Report) -> Iterator[FetchedPage]:
                 line["warc_file"], line["warc_offset"],
                 record.rec_headers.get_header("WARC-Record-ID"),
             )  # fmt: skip
-            yield record_page(
+            fetched = record_page(
                 record, page, pointer, fetched_at=line["fetched_at"],
                 source=line.get("source") or "live", memento=memento,
                 error=memento.live_error if memento else None, origin=_origin(line),
             )  # fmt: skip
+            if line.get("rendered"):
+                fetched = _rendered(fetched, records, report)
+            yield fetched
+
+
+# How far after a page's response record its rendered DOM is looked for (the browser
+# renders the page once fetched, while other pages' records are written).
+DOM_SEARCH_RECORDS = 20_000
+
+
+def _rendered(page: FetchedPage, records: Iterator[Any], report: Report) -> FetchedPage:
+    """*page* as the crawl extracted it, from the DOM a browser rendered (the resource
+    record ``urn:dom:<url>`` concurrent to its response, later in its WARC file); as
+    fetched when that record is not there (CAPTURE_BROWSER_DOM off)."""
+    assert page.warc is not None
+    uri = f"urn:dom:{page.final_url}"
+    for _, record in zip(range(DOM_SEARCH_RECORDS), records, strict=False):
+        headers = record.rec_headers
+        if (record.rec_type == "resource" and headers.get_header("WARC-Target-URI") == uri
+                and headers.get_header("WARC-Concurrent-To") == page.warc.record_id):  # fmt: skip
+            dom = record.content_stream().read()
+            return dataclasses.replace(page, body=dom, rendered=True,
+                                       content_type=headers.get_header("Content-Type"))  # fmt: skip
+    report.counts["rendered_dom_missing"] += 1
+    return page
 
 
 def warc_pages(

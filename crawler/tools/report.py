@@ -200,6 +200,32 @@ def _outcomes(record: dict[str, Any], counts: LineCounts) -> list[str]:
     ]
 
 
+def _requisites(record: dict[str, Any]) -> list[str]:
+    """CAPTURE=requisites: the pages' requisites, and why some were left out."""
+    found = record.get("requisites")
+    if not found:
+        return []
+    downloads = found.get("downloads", {})
+    figures = [
+        ("pages with requisites", found.get("pages", 0)),
+        ("requisites of those pages", found.get("requisites", 0)),
+        ("fetched (or revalidated, or shared)", found.get("fetched", 0)),
+        ("failed", found.get("failed", 0)),
+        ("skipped", found.get("skipped", 0)),
+        ("downloads (each URL once)", downloads.get("fetched", 0)),
+        ("revalidated (304)", downloads.get("revalidated", 0)),
+        ("megabytes downloaded", round(downloads.get("bytes", 0) / 1e6, 2)),
+    ]
+    why = [(f"failed: {k}", v) for k, v in sorted(found.get("failed_by", {}).items())]
+    why += [(f"skipped: {k}", v) for k, v in sorted(found.get("skipped_by", {}).items())]
+    return [
+        "<h2>Page requisites</h2>",
+        _table(("figure", "value"), figures),
+        svg.bars(sorted(found.get("kinds", {}).items()), "requisites fetched by kind"),
+        _table(("left out", "requisites"), why),
+    ]
+
+
 def _over_time(archive: Archive, record: dict[str, Any], counts: LineCounts) -> list[str]:
     bytes_per_minute: Counter[str] = Counter()
     for minute, length in _index_records(archive, set(record.get("warc_files", []))):
@@ -249,6 +275,7 @@ def run_report(archive: Archive, name: str, record: dict[str, Any]) -> str:
     sections = [
         *_heading(name, record, note),
         *_outcomes(record, counts),
+        *_requisites(record),
         *_over_time(archive, record, counts),
         *_hosts_and_errors(record, counts),
     ]

@@ -173,7 +173,7 @@ def _check_warcs(
             report.failed[RECORDS] += not fine
             if record.record_type in POINTED_AT:
                 pointed[(name, record.offset)] = record
-            if record.record_type in INDEXED_RECORDS:
+            if record.record_type in INDEXED_RECORDS and not record.not_modified:
                 indexable[(name, record.offset)] = record
     return pointed
 

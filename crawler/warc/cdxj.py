@@ -7,7 +7,9 @@ line says ``"type": "request"`` right after its URL, which sorts it after the re
 of the same URL and second, so pywb (which replays the first match) never replays a
 request. A page recovered from the Internet Archive gets a second line: its record under
 the page's own URL at the memento's date (``"via"`` names the URL it was fetched from),
-so it replays where a reader looks for it. A crawl adds the WARC files it closed at its
+so it replays where a reader looks for it. A ``304 Not Modified`` revisit (a requisite
+revalidated by a later run) is left out: pywb would replay the 304 itself, where the
+capture it refers to (listed) is what a reader needs. A crawl adds the WARC files it closed at its
 end, merged into the sorted index (a new file written beside it, then renamed);
 ``scrapy index`` rebuilds it.
 """
@@ -62,8 +64,10 @@ def index_lines(paths: Iterable[Path], aliases: Iterable[MementoAlias] = ()) -> 
             raise CdxIndexError(f"cannot index {path}: {exc!r}") from exc
         for raw in out.getvalue().splitlines(keepends=True):
             line = _typed(raw)
-            lines.append(line)
             _, _, fields = parse_line(line)
+            if record_type(fields) == "revisit" and fields.get("status") == "304":
+                continue  # a conditional GET's 304: pywb would replay it as is
+            lines.append(line)
             alias = wanted.get((fields["filename"], int(fields["offset"])))
             if alias is not None and record_type(fields) != "request":
                 lines.append(_alias(alias, fields))

@@ -7,6 +7,8 @@ process pool keeps records in order (FIFO); the crawler only pickles the exchang
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from crawler.core.items import EarlierCapture, WarcPointer
 from crawler.warc.writer import HttpExchange, WarcWriter
 
@@ -26,6 +28,13 @@ def process_write(exchange: HttpExchange, earlier: EarlierCapture | None) -> War
 def process_copy(members: list[bytes], response: int, provenance: dict[str, str]) -> WarcPointer:
     assert _process_writer is not None, "init_process_writer was not called"
     return _process_writer.copy_capture(members, response, provenance)
+
+
+def process_write_resource(
+    uri: str, content_type: str, payload: bytes, date: datetime, concurrent_to: str | None
+) -> WarcPointer:
+    assert _process_writer is not None, "init_process_writer was not called"
+    return _process_writer.write_resource(uri, content_type, payload, date, concurrent_to)
 
 
 def process_close() -> tuple[list[str], int]:

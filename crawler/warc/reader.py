@@ -45,6 +45,9 @@ class ScannedRecord:
     record_id: str | None
     block_ok: bool | None  # None: the record declares no block digest
     payload_ok: bool | None  # None: no payload digest declared, or not checked (revisit)
+    # A revisit of the server-not-modified profile (a 304 answering a conditional GET):
+    # left out of the CDXJ index, where pywb would replay the 304 itself.
+    not_modified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,7 @@ def _scanned(record: Any) -> ScannedRecord:
         record_id=record.record_id,
         block_ok=block_ok,
         payload_ok=payload_ok,
+        not_modified=(headers.get("WARC-Profile") or "").endswith("/server-not-modified"),
     )
 
 

@@ -237,7 +237,10 @@ class WarcWriter:
         """Write the response and request records of *exchange*; point at the response.
 
         With *earlier* given and the same payload, the response is written as a
-        ``revisit`` record (identical-payload-digest profile) that refers to it.
+        ``revisit`` record (identical-payload-digest profile) that refers to it; with
+        *earlier* given and a ``304 Not Modified`` (a conditional GET), as a ``revisit``
+        record of the server-not-modified profile, with the 304's own headers and the
+        earlier payload's digest.
         """
         if self._fh is None:
             self._open()
@@ -246,7 +249,11 @@ class WarcWriter:
             use_micros=self.warc_version == "1.1",
         )
         digest = payload_digest(exchange.body)
-        revisit = earlier is not None and earlier.payload_digest == digest
+        not_modified = earlier is not None and exchange.status == 304
+        if not_modified:
+            assert earlier is not None
+            digest = earlier.payload_digest  # the server says: that payload, unchanged
+        revisit = earlier is not None and (not_modified or earlier.payload_digest == digest)
         response = self._response_record(exchange, date, digest, earlier if revisit else None)
         record_id = response.rec_headers.get_header("WARC-Record-ID")
         request = self._request_record(exchange, date, record_id)
@@ -309,6 +316,36 @@ class WarcWriter:
         self.records_written += 1
         return offset
 
+    def write_resource(
+        self,
+        uri: str,
+        content_type: str,
+        payload: bytes,
+        date: datetime,
+        concurrent_to: str | None = None,
+    ) -> WarcPointer:
+        """Write a ``resource`` record (a page's screenshot, its rendered DOM), linked to
+        the record *concurrent_to* (the page's response) by ``WARC-Concurrent-To``."""
+        if self._fh is None:
+            self._open()
+        assert self._writer is not None and self.current_name is not None
+        stamp = datetime_to_iso_date(
+            date.astimezone(UTC).replace(tzinfo=None), use_micros=self.warc_version == "1.1"
+        )
+        headers = {"WARC-Date": stamp}
+        if concurrent_to:
+            headers["WARC-Concurrent-To"] = concurrent_to
+        record = self._writer.create_warc_record(
+            uri, "resource", payload=BytesIO(payload), length=len(payload),
+            warc_content_type=content_type, warc_headers_dict=headers,
+        )  # fmt: skip
+        name = self.current_name
+        offset = self._write(record)
+        if self._fh is not None and self._fh.tell() >= self.max_size:
+            self.close()
+        return WarcPointer(name, offset, record.rec_headers.get_header("WARC-Record-ID"),
+                           payload_digest(payload), stamp)  # fmt: skip
+
     def _response_record(
         self, exchange: HttpExchange, date: str, digest: str, earlier: EarlierCapture | None
     ) -> ArcWarcRecord:
@@ -326,7 +363,7 @@ class WarcWriter:
         if earlier is not None:
             if earlier.record_id:
                 warc_headers["WARC-Refers-To"] = earlier.record_id
-            return self._writer.create_revisit_record(
+            record = self._writer.create_revisit_record(
                 exchange.target_uri,
                 digest,
                 target_uri(earlier.uri),
@@ -334,6 +371,13 @@ class WarcWriter:
                 http_headers=http_resp,
                 warc_headers_dict=warc_headers,
             )
+            if exchange.status == 304:
+                version = "1.1" if self.warc_version == "1.1" else "1.0"
+                record.rec_headers.replace_header(
+                    "WARC-Profile",
+                    f"http://netpreserve.org/warc/{version}/revisit/server-not-modified",
+                )
+            return record
         # Given the digest, warcio does not hash the payload again (only the block).
         warc_headers["WARC-Payload-Digest"] = digest
         return self._writer.create_warc_record(

@@ -78,10 +78,20 @@ class Rendered:
     log: str  # Chromium's stderr (console messages with --enable-logging)
 
 
-def render(url: str, screenshot: Path | None = None, size: str = "1200,2000") -> Rendered:
-    """Load *url* in headless Chromium: its DOM, and a PNG of it to *screenshot*."""
+def render(
+    url: str, screenshot: Path | None = None, size: str = "1200,2000", hosts: tuple[str, ...] = ()
+) -> Rendered:
+    """Load *url* in headless Chromium: its DOM, and a PNG of it to *screenshot*. *hosts*:
+    loopback names it may resolve besides 127.0.0.1 (``localhost``, another origin of a
+    loopback site)."""
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        base = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
+        flags = list(CHROMIUM_FLAGS)
+        if hosts:
+            allowed = (f"EXCLUDE {host}" for host in ("127.0.0.1", *hosts))
+            rules = " , ".join(["MAP * ~NOTFOUND", *allowed])
+            flags = [f"--host-resolver-rules={rules}" if f.startswith("--host-resolver-rules")
+                     else f for f in flags]  # fmt: skip
+        base = [chromium(), *flags, f"--user-data-dir={profile}"]
         proc = subprocess.run(
             [*base, "--enable-logging=stderr", "--v=0", "--dump-dom", url],
             capture_output=True, text=True, timeout=120, check=False,

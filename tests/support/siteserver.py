@@ -236,6 +236,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(
                 200, _read("sports/marathon.html").replace(b"<body>", b"<body>" + marker)
             )
+        if path.startswith("/looks/"):
+            return self._looks(path)
         if path == "/media/photo.jpg":
             return self._send(
                 200, b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)), "image/jpeg"
@@ -260,6 +262,25 @@ class Handler(BaseHTTPRequestHandler):
         if ctype.startswith("text/"):
             ctype += "; charset=utf-8"
         return self._send(200, target.read_bytes(), ctype)
+
+    def _looks(self, path: str) -> None:
+        """The Looking Glass (tests/site/looks/): pages and stylesheets name its "CDN",
+        the same server under another origin (localhost instead of 127.0.0.1: another
+        host to the crawler and the browser alike); every file answers conditional GETs."""
+        target = (SITE / path.lstrip("/")).resolve()
+        if SITE not in target.parents or not target.is_file():
+            return self._send(404, b"<html><body><h1>Not found</h1></body></html>")
+        body = target.read_bytes()
+        if target.suffix in (".html", ".css", ".xml"):
+            cdn = f"http://localhost:{self.server.server_address[1]}".encode()
+            base = f"http://{self.headers['Host']}".encode()
+            port = str(self.server.server_address[1]).encode()
+            body = body.replace(b"{{CDN}}", cdn).replace(b"{{BASE}}", base)
+            body = body.replace(b"{{PORT}}", port)
+        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if ctype.startswith("text/"):
+            ctype += "; charset=utf-8"
+        return self._conditional(body, ctype)
 
     def _render(self, rel: str) -> bytes:
         """A template of the site with {{BASE}} filled in from the Host header."""

@@ -23,7 +23,7 @@ import pytest
 from crawler.archive.files import ManifestWriter
 from crawler.archive.groups import GroupIndex
 from crawler.archive.state import SqliteStateStore, StateStore, UrlState
-from crawler.core.items import EarlierCapture
+from crawler.core.items import EarlierCapture, FoundRequisite, RequisiteCapture
 from crawler.distributed.frontier import RedisFrontier, connect
 from crawler.distributed.state import RedisStateStore
 from tests.support.builders import URL, manifest_line, manifest_record, ok_record
@@ -424,6 +424,23 @@ def test_validators_are_stored_per_url_and_replaced(store):
     store = reopen(store)
     assert store.validators(feed) == ('"etag-2"', None)
     assert store.validators(other) == (None, "Thu, 02 May 2024 10:00:00 GMT")
+
+
+# -- requisites ----------------------------------------------------------------------------
+def test_requisite_captures_are_kept_per_url_and_replaced(store):
+    css = "https://cdn.example/site.css"
+    assert store.requisite(css) is None
+    first = RequisiteCapture(
+        css, "2024-05-01T10:00:00Z", "<urn:uuid:1>", "sha1:AAA", '"e1"', None,
+        (FoundRequisite("https://cdn.example/font.woff2", "font"),),
+    )  # fmt: skip
+    store.set_requisite(css, first)
+    assert store.requisite(css) == first
+    second = RequisiteCapture(css, "2024-06-01T10:00:00Z", "<urn:uuid:2>", "sha1:BBB")
+    store.set_requisite(css, second)
+    store = reopen(store)
+    assert store.requisite(css) == second
+    assert store.requisite("https://cdn.example/other.css") is None
 
 
 def test_close_and_flush_can_be_called_at_any_time(open_store):

@@ -41,3 +41,16 @@ def test_guard_checks_the_peer_actually_connected_to(make_crawler):
 def test_guard_off_when_private_addresses_allowed(make_crawler):
     with pytest.raises(NotConfigured):
         AddressGuardMiddleware.from_crawler(make_crawler(ALLOW_PRIVATE_ADDRESSES=True))
+
+
+def test_named_hosts_are_let_through_and_no_other(make_crawler):
+    guard = AddressGuardMiddleware.from_crawler(make_crawler(ALLOW_PRIVATE_HOSTS=["127.0.0.1"]))
+    allowed = Request("http://127.0.0.1:8080/page.html")
+    assert asyncio.run(guard.process_request(allowed)) is None
+    response = HtmlResponse(
+        allowed.url, body=b"x", request=allowed, ip_address=ipaddress.ip_address("127.0.0.1")
+    )
+    assert guard.process_response(allowed, response) is response
+    for url in ("http://[::1]:8080/a.png", "http://0.0.0.0:8080/b.png", "http://127.0.0.2/c"):
+        with pytest.raises(IgnoreRequest):
+            asyncio.run(guard.process_request(Request(url)))

@@ -339,3 +339,21 @@ def test_load_sources_names_differing_only_in_case_are_distinct(tmp_path):
         tmp_path, SOURCES + '\n[[site]]\nname = "daily feed"\nhomepage = "https://b.example/"\n'
     )
     assert [s.name for s in load_sources(path)][-2:] == ["Daily Feed", "daily feed"]
+
+
+@pytest.mark.parametrize(
+    ("capture", "expected"),
+    [("requisites", "requisites"), (" HTML ", "html"), ("browser", "browser")],
+)
+def test_a_sites_own_capture_mode(capture, expected):
+    site = site_from_dict({"name": "S", "homepage": "https://s.example/", "capture": capture}, "f")
+    assert site.capture == expected
+    assert site_from_dict({"name": "S", "homepage": "https://s.example/"}, "f").capture is None
+
+
+@pytest.mark.parametrize("capture", ["everything", 1, ["html"]])
+def test_a_bad_capture_mode_is_named(capture):
+    with pytest.raises(InputFormatError, match=r"f site 1 \(S\): capture"):
+        site_from_dict(
+            {"name": "S", "homepage": "https://s.example/", "capture": capture}, "f site 1"
+        )

@@ -4,6 +4,7 @@ import subprocess
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.core.items import EarlierCapture
 from crawler.warc.reader import iter_records, read_record_at
 from crawler.warc.writer import (
     WarcWriter,
@@ -139,3 +140,27 @@ def test_a_fragment_stays_out_of_the_target_uri_and_the_request_line(tmp_path):
     targets = [r.rec_headers.get_header("WARC-Target-URI") for r in iter_records(path)][1:]
     assert targets == ["http://example.org/a?b=1", "http://example.org/a?b=1"]
     assert target_uri("http://example.org/a?#x") == "http://example.org/a?"  # the rest as given
+
+
+def test_a_304_to_a_conditional_get_is_a_server_not_modified_revisit(tmp_path):
+    writer = WarcWriter(tmp_path)
+    first = writer.write_exchange(exchange())
+    earlier = EarlierCapture(
+        "http://example.org/a?b=1", first.date, first.record_id, first.payload_digest
+    )
+    not_modified = exchange(status=304, body=b"", response_headers=[(b"ETag", b'"e1"')])
+    pointer = writer.write_exchange(not_modified, earlier)
+    other_304 = writer.write_exchange(exchange(url="http://example.org/b", status=304, body=b""))
+    writer.close()
+    assert pointer.revisit and pointer.payload_digest == first.payload_digest
+    assert not other_304.revisit  # no earlier capture: a plain 304 response
+    [path] = list(tmp_path.glob("*.warc.gz"))
+    revisit, _ = read_record_at(path, pointer.offset)
+    headers = revisit.rec_headers
+    assert revisit.rec_type == "revisit" and revisit.http_headers.statusline == "304 Not Modified"
+    assert headers.get_header("WARC-Profile").endswith("/warc/1.0/revisit/server-not-modified")
+    assert headers.get_header("WARC-Refers-To") == first.record_id
+    assert headers.get_header("WARC-Refers-To-Date") == first.date
+    assert headers.get_header("WARC-Payload-Digest") == first.payload_digest
+    check = subprocess.run([BIN / "warcio", "check", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout

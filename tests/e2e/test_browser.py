@@ -254,3 +254,18 @@ def test_no_browser_outlives_a_crawl_killed_with_sigkill(tmp_path: Path):
                 break
             time.sleep(0.1)
         assert set(browser_processes()) & set(started) == set()
+
+
+def test_a_sites_capture_key_starts_the_browser_for_its_pages(tmp_path: Path):
+    with SiteServer() as site:
+        sources = tmp_path / "sources.toml"
+        sources.write_text(
+            f'[[site]]\nname = "The Looking Glass"\nfeeds = ["{site.url("/looks/feed.xml")}"]\n'
+            'capture = "browser"\n',
+            encoding="utf-8",
+        )
+        crawl = run_crawl(tmp_path / "archive", spider="feeds", args={"sources": str(sources)})
+        assert crawl.returncode == 0, crawl.log[-3000:]
+        lines = crawl.manifest
+        assert len(lines) == 2 and all(line["rendered"] is True for line in lines)
+        assert crawl.run_record["settings"]["CAPTURE"] == "html"  # the site's own, not the crawl's

@@ -10,7 +10,10 @@ with a conditional GET), and a run with tight limits into another.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
 import time
 import zipfile
 from collections import Counter
@@ -24,7 +27,15 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.directory import Archive
 from crawler.warc.cdxj import parse_line, record_type
-from tests.support.crawl import BIN, CrawlResult, run_crawl, run_scrapy, write_url_list
+from tests.support.crawl import (
+    BIN,
+    ROOT,
+    TEST_SETTINGS,
+    CrawlResult,
+    run_crawl,
+    run_scrapy,
+    write_url_list,
+)
 from tests.support.siteserver import SiteServer
 
 PAGES = ["/looks/plain.html", "/looks/second.html", "/looks/gallery.html"]
@@ -252,3 +263,39 @@ def test_pack_since_the_later_run_takes_the_captures_its_304s_stand_for(runs: Ru
         names = {Path(name).name for name in package.namelist()}
     # the first run's files hold the requisites the second run revalidated with a 304
     assert {p.name for p in runs.first.warcs} | {p.name for p in runs.second.warcs} <= names
+
+
+def test_a_pages_line_waits_for_its_requisites_and_a_killed_crawl_resumes(tmp_path: Path):
+    """slowframe.html's frame takes the site four seconds: the crawl is killed while it
+    waits for it. The page has no line yet (its requisites were not done); the next run
+    fetches it again and every URL ends with exactly one line."""
+    with SiteServer() as site:
+        urls = write_url_list(tmp_path / "urls.txt", [site.url("/looks/slowframe.html")])
+        archive = tmp_path / "archive"
+        settings = {**TEST_SETTINGS, "ARCHIVE_DIR": str(archive), "CAPTURE": "requisites"}
+        cmd = [sys.executable, "-m", "scrapy", "crawl", "urls", "-a", f"urls={urls}"]
+        for key, value in settings.items():
+            cmd += ["-s", f"{key}={value}"]
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        crawl = subprocess.Popen(cmd, cwd=ROOT, **quiet)
+        try:
+            for _ in range(600):  # until the frame is being fetched
+                if any(r.path.startswith("/slow/") for r in site.log.requests):
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the frame was never asked for")
+            assert crawl.poll() is None
+            assert list(Archive(archive).manifest_records()) == []  # the page waits
+        finally:
+            os.kill(crawl.pid, signal.SIGKILL)
+            crawl.wait()
+        again = run_crawl(archive, args={"urls": str(urls)}, settings={"CAPTURE": "requisites"})
+        assert again.returncode == 0, again.log[-3000:]
+        (line,) = again.manifest
+        assert line["outcome"] == "ok", line
+        assert line["requisites_fetched"] >= 8  # main.css and what it imports, the frame
+        # (the frame, an article of the site, names a stylesheet the site does not have)
+        assert again.run_record["requisites"]["failed_by"] == {"http_404": 1}
+        verify = run_scrapy("verify", str(archive))
+        assert verify.returncode == 0, (verify.stdout + verify.stderr)[-3000:]

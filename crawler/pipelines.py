@@ -46,7 +46,7 @@ from crawler.core.keys import (
 )
 from crawler.core.manifest import manifest_record
 from crawler.core.outcomes import BLOCKED, ERROR, OK
-from crawler.downloadermiddlewares.warc import WarcCaptureMiddleware, warc_capture_of
+from crawler.downloadermiddlewares.warc import WarcCaptureMiddleware
 from crawler.extensions.archive import archive_of
 from crawler.extract.requisites import (
     FRAME,
@@ -183,7 +183,6 @@ class SourceRecordsPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.warc_enabled = crawler.settings.getbool("WARC_ENABLED")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SourceRecordsPipeline:
@@ -199,7 +198,8 @@ class SourceRecordsPipeline:
             raise DropItem(f"{item.url}: language {language}", log_level="DEBUG")
         self.stats.inc_value(STAT_INPUT_ENTRIES)
         records, item = item.records, dataclasses.replace(item, records=None)
-        capture = warc_capture_of(self.crawler) if self.warc_enabled else None
+        # (the crawl's WARC writer: None when WARC_ENABLED is off)
+        capture = self.crawler.get_downloader_middleware(WarcCaptureMiddleware)
         if capture is None:
             return item
         provenance = {"via": records.source_url}

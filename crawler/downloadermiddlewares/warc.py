@@ -225,15 +225,6 @@ class WarcCaptureMiddleware:
         self.stats.set_value(STAT_CPU_WARC, round(self.cpu_seconds, 3))
 
 
-def warc_capture_of(crawler: Crawler) -> WarcCaptureMiddleware | None:
-    """The crawl's WARC capture middleware (None when WARC_ENABLED is off): what copies
-    records read from another archive into this archive's WARC."""
-    for middleware in crawler.engine.downloader.middleware.middlewares:
-        if isinstance(middleware, WarcCaptureMiddleware):
-            return middleware
-    return None
-
-
 def warcinfo(settings: Any) -> dict[str, str]:
     """The warcinfo record's fields: software and versions, operator, robots policy."""
     info = {

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
@@ -48,6 +47,7 @@ from crawler.core.keys import (
     STAT_INPUT_ENTRIES,
 )
 from crawler.core.outcomes import ERROR, describe_exception
+from crawler.fetch.ranges import RangeError, range_header, ranged_body
 from crawler.sources.ccnews import (
     LISTING,
     Period,
@@ -69,7 +69,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 SOURCE = "ccnews"
 _OPTIONAL = "ccnews_listing_optional"  # meta (its own): a listing that may be missing
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
 @dataclass(eq=False)
@@ -264,7 +263,6 @@ class CcNewsSpider(ArchiveSpider):
         return self.range_request(read)
 
     def range_request(self, read: FileRead, meta: dict[str, Any] | None = None) -> Request:
-        end = read.offset + read.chunk - 1
         meta = {
             **(meta or {}), META_SOURCE_READ: read, META_WARC_SKIP: True,
             "max_retry_times": self.retry_times,
@@ -272,7 +270,7 @@ class CcNewsSpider(ArchiveSpider):
         self.crawler.stats.inc_value("ccnews/ranges")
         return Request(
             read.page.url, callback=self.parse_range, errback=self.range_failed,
-            headers={"Range": f"bytes={read.offset}-{end}", "Accept-Encoding": "identity"},
+            headers={"Range": range_header(read.offset, read.chunk), "Accept-Encoding": "identity"},
             meta=meta, dont_filter=True, priority=1,  # a file under way before a new one
         )  # fmt: skip
 
@@ -287,33 +285,15 @@ class CcNewsSpider(ArchiveSpider):
     def limit_reached(self) -> bool:
         return self.limit is not None and self.handed_on >= self.limit
 
-    def range_of(self, read: FileRead, response: Response) -> tuple[bytes, bool]:
-        """The bytes of a range response and whether they reach the file's end;
-        ValueError when the server did not send the range asked for."""
-        if response.status == 416:  # asked from the end: nothing more
-            return b"", True
-        if response.status == 200 and read.offset == 0:  # the whole file (no ranges)
-            return response.body, True
-        if response.status != 206:
-            raise ValueError(f"HTTP {response.status}")
-        header = (response.headers.get(b"Content-Range") or b"").decode("latin-1")
-        match = _CONTENT_RANGE.fullmatch(header.strip())
-        if not match or int(match.group(1)) != read.offset:
-            raise ValueError(f"asked for bytes from {read.offset}, got {header or 'no range'}")
-        first, last, total = int(match.group(1)), int(match.group(2)), match.group(3)
-        if len(response.body) != last - first + 1:
-            raise ValueError(f"range {header} came with {len(response.body)} bytes")
-        if total == "*":  # size unknown: a range shorter than asked for ends the file
-            return response.body, len(response.body) < read.chunk
-        return response.body, last + 1 >= int(total)
-
     async def parse_range(self, response: Response) -> AsyncIterator[Any]:
         read: FileRead = response.meta[META_SOURCE_READ]
         stats = self.crawler.stats
+        content_range = (response.headers.get(b"Content-Range") or b"").decode("latin-1")
         try:
-            data, final = self.range_of(read, response)
+            data, final = ranged_body(response.status, content_range or None, response.body,
+                                      read.offset, read.chunk)  # fmt: skip
             captures, next_offset = scan_chunk(data, read.offset, final=final)
-        except (ValueError, StreamError) as exc:
+        except (RangeError, StreamError) as exc:
             async for out in self.file_failed(read, str(exc), response.status):
                 yield out
             return

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import random
 import re
 import threading
@@ -356,10 +355,6 @@ class CcNewsServer:
 
     def files_read(self) -> set[str]:
         return {path for path, _, _ in self.log.ranges}
-
-
-def sha1_of(path: Path) -> str:
-    return hashlib.sha1(path.read_bytes()).hexdigest()
 
 
 def main() -> None:

@@ -293,16 +293,19 @@ WARMUP = (
 )
 
 
-def _init_worker(names: tuple[str, ...]) -> None:
+def _init_worker(names: tuple[str, ...], pages: tuple[tuple[str, str], ...] = ()) -> None:
     import logging
     import warnings
 
     _no_network()
     warnings.simplefilter("ignore")
     logging.disable(logging.CRITICAL)
-    for name in names:  # imports and first-call set-up are not a page's cost
-        with contextlib.suppress(Exception):
-            RUNNERS[name](WARMUP, "http://127.0.0.1/warmup")
+    # imports and first-call set-up (models, rule tables loaded on first use) are not a
+    # page's cost: each extractor runs on a small page and on a few real ones first
+    for name in names:
+        for html, url in ((WARMUP, "http://127.0.0.1/warmup"), *pages):
+            with contextlib.suppress(Exception):
+                RUNNERS[name](html, url)
 
 
 def _extract_all(task: tuple[tuple[str, ...], str, str, str]) -> tuple[str, dict]:
@@ -538,7 +541,13 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     results: dict[str, dict] = {}
     tasks = ((names, r["id"], r["html"], r["url"]) for r in records)
-    with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(names,)) as pool:
+    # warm-up pages: one of each of the three largest languages, the smallest there
+    warm = []
+    for language, _ in collections.Counter(r["language"] for r in records).most_common(3):
+        rec = min((r for r in records if r["language"] == language), key=lambda r: len(r["html"]))
+        warm.append((rec["html"], rec["url"]))
+    init = (names, tuple(warm))
+    with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=init) as pool:
         for i, (rid, outs) in enumerate(pool.map(_extract_all, tasks, chunksize=4), 1):
             for name, out in outs.items():
                 try:

@@ -27,6 +27,7 @@ from trafilatura.xml import xmltotxt
 
 from crawler.core.items import Article, Extraction, ExtractOptions
 from crawler.extract.access import PageFacts, rules_for
+from crawler.extract.dates import parse_date, plausible, url_date
 from crawler.extract.decoding import decode_html
 from crawler.extract.language import detect_language
 from crawler.extract.links import LinkRules, markdown_links
@@ -34,15 +35,10 @@ from crawler.extract.metadata import (
     HTMLDATE,
     URL,
     PageMetadata,
-    clean_author,
     decide,
-    parse_date,
-    plausible,
     read_statements,
-    site_label,
-    strip_site_name,
-    url_date,
 )
+from crawler.extract.names import clean_author, site_label, strip_site_name
 from crawler.extract.prose import has_prose, prose_words
 from crawler.extract.stage import ExtractionError
 from crawler.extract.version import RULES_VERSION
@@ -236,9 +232,9 @@ _VISIBLE_TEXT = XPath(
 def _shows(tree: Any, paragraph: str) -> bool:
     """Whether the page's visible text (scripts and styles aside) holds the end of
     *paragraph*."""
-    visible = " ".join(" ".join(t.split()) for t in _VISIBLE_TEXT(tree))
+    visible = " ".join(" ".join(_VISIBLE_TEXT(tree)).split())  # whitespace normalized once
     tail = " ".join(paragraph.split())[-60:]
-    return bool(tail) and tail in " ".join(visible.split())
+    return bool(tail) and tail in visible
 
 
 def choose_body(

@@ -22,8 +22,8 @@ Sources, most trusted first (the first that states a valid value wins):
 
 Rules (each tested in tests/unit/extract/test_metadata.py):
 
-- a publication date in the future (later than now plus a day) or before
-  :data:`EARLIEST` is not a date; ``dateModified`` is never the publication date;
+- a publication date in the future (later than now plus a day) or before 1994
+  (crawler.extract.dates) is not a date; ``dateModified`` is never the publication date;
   when the URL holds a full date and a source's date differs from it by more than
   two days, the next source agreeing with the URL wins;
 - ``lastmod`` earlier than ``date`` is dropped;
@@ -40,18 +40,16 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from extruct.jsonld import JsonLdExtractor
 from extruct.w3cmicrodata import MicrodataExtractor
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-# A page's publication date before this is a mistake (the web's first news sites).
-EARLIEST = datetime(1994, 1, 1, tzinfo=UTC)
+from crawler.extract.dates import When, parse_date, plausible, url_date
+from crawler.extract.names import clean_author, fold, site_label, strip_site_name
 
 JSONLD, MICRODATA, RDFA, OPENGRAPH, META = "jsonld", "microdata", "rdfa", "opengraph", "meta"
 TIME, HTMLDATE, TRAFILATURA, URL = "time", "htmldate", "trafilatura", "url"
@@ -217,8 +215,6 @@ def _article_node(nodes: list[dict[str, Any]], url: str) -> dict[str, Any] | Non
 # -- values ----------------------------------------------------------------------------
 
 _SPACES = re.compile(r"\s+")
-_DASHES = " ,;|-\u2013\u2014:"  # (en and em dashes)
-_SEPARATOR_CHARS = " |-\u2013\u2014:\u00b7\u2022\u00bb/"
 
 
 def _text(value: Any) -> str | None:
@@ -252,137 +248,7 @@ def _name(value: Any) -> str | None:
     return _text(value)
 
 
-# Dates: ISO 8601 (what structured data should hold), RFC 2822 (what some feeds-minded
-# CMSs put there), and a leading YYYY-MM-DD / YYYY/MM/DD.
-_LEADING_DAY = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
-_COMPACT = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?\s*$")
-
-
-@dataclass(frozen=True, slots=True)
-class When:
-    """A parsed date: the instant (UTC when the zone is known) and how precisely the
-    page stated it."""
-
-    moment: datetime
-    has_time: bool
-    has_zone: bool
-
-    def iso(self) -> str:
-        if not self.has_time:
-            return self.moment.date().isoformat()
-        return self.moment.isoformat()
-
-    @property
-    def day(self) -> str:
-        return self.moment.date().isoformat()
-
-
-def parse_date(value: str | None) -> When | None:
-    """A stated date as a :class:`When`, or None when it is not one."""
-    if not value:
-        return None
-    text = value.strip()
-    if compact := _COMPACT.match(text):
-        y, mo, d, h, mi, s = compact.groups()
-        try:
-            moment = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
-        except ValueError:
-            return None
-        return When(moment, h is not None, False)
-    candidate = text.replace(" ", "T", 1) if re.match(r"^\d{4}-\d\d-\d\d \d", text) else text
-    if candidate.endswith(("Z", "z")):
-        candidate = candidate[:-1] + "+00:00"
-    candidate = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", candidate)  # +0000 -> +00:00
-    candidate = re.sub(r"(\.\d{6})\d+", r"\1", candidate)  # nanoseconds
-    try:
-        moment = datetime.fromisoformat(candidate)
-        return When(moment, "T" in candidate, moment.tzinfo is not None)
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(text)
-        return When(moment, True, moment.tzinfo is not None)
-    except (TypeError, ValueError, IndexError):
-        pass
-    if day := _LEADING_DAY.match(text):
-        try:
-            return When(datetime(*(int(g) for g in day.groups())), False, False)
-        except ValueError:
-            return None
-    return None
-
-
-def plausible(when: When | None, now: datetime | None = None) -> bool:
-    """Neither in the future (beyond a day: zones) nor before :data:`EARLIEST`."""
-    if when is None:
-        return False
-    now = now or datetime.now(UTC)
-    moment = when.moment if when.moment.tzinfo else when.moment.replace(tzinfo=UTC)
-    return EARLIEST <= moment <= now + timedelta(days=1)
-
-
-_URL_DATE = re.compile(
-    r"/((?:19|20)\d\d)[/_-]?(0[1-9]|1[0-2])[/_-]?(0[1-9]|[12]\d|3[01])(?=[/_.-]|$)"
-)
-
-
-def url_date(url: str) -> When | None:
-    """The full date a URL holds (``/2024/03/05/``, ``/2024-03-05-story``), if any."""
-    match = _URL_DATE.search(url.split("?")[0])
-    if not match:
-        return None
-    try:
-        return When(datetime(*(int(g) for g in match.groups())), False, False)
-    except ValueError:
-        return None
-
-
 # -- names -----------------------------------------------------------------------------
-
-_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)*\.[a-z]{2,6}", re.IGNORECASE)
-_BY = re.compile(
-    r"^(?:by|von|par|por|di|da|de|door|av|af|przez|от|автор|tekst|text|written by|"
-    r"reported by|posted by|story by|words by|photos? by)\s*[:\-]?\s+",
-    re.IGNORECASE,
-)
-_ROLES = re.compile(
-    r"\b(?:correspondent|reporter|editor|writer|journalist|columnist|contributor|staff|"
-    r"redakteur(?:in)?|korrespondent(?:in)?|journaliste|rédact(?:eur|rice)|periodista|"
-    r"redactor(?:a)?|giornalista|inviat[oa]|autor(?:in)?|chief|senior|deputy|associate|"
-    r"producer|analyst|photographer|news agency|agency)\b",
-    re.IGNORECASE,
-)
-_SPLIT_NAMES = re.compile(r"\s*(?:;|\||,?\s+(?:and|und|et|y|e|en|og|och|i|и)\s+|&)\s*")
-
-
-def clean_author(raw: str, *, exclude: Iterable[str] = ()) -> list[str]:
-    """The names in one stated author: "By Jane Doe, Senior correspondent" -> Jane Doe;
-    "A and B" -> A, B; nothing for a URL, an e-mail address, a role alone or a name in
-    *exclude* (the site's)."""
-    excluded = {_fold(e) for e in exclude if e}
-    text = re.sub(r"[(<\[]?\S+@\S+\.\w+[)>\]]?", " ", raw)
-    text = re.sub(r"https?://\S+", " ", text)
-    text = _SPACES.sub(" ", text).strip(_DASHES)
-    names: list[str] = []
-    for part in _SPLIT_NAMES.split(text):
-        part = _BY.sub("", part.strip(_DASHES))
-        # a role after a comma, a dash or in brackets: "Jane Doe, Senior correspondent"
-        part = re.split(r"\s*(?:,|\s[-\u2013\u2014|]\s|\(|/)\s*", part, maxsplit=1)[0].strip()
-        if not part or _ROLES.fullmatch(part) or (_ROLES.match(part) and len(part.split()) <= 2):
-            continue
-        if len(part) > 80 or len(part.split()) > 6 or not any(c.isalpha() for c in part):
-            continue  # a sentence or a number, not a name
-        if _fold(part) in excluded or part.lower().startswith(("www.", "http")):
-            continue
-        if _DOMAIN.fullmatch(part):  # "mdr.de", "nieuwsblad.be": the site, not a person
-            continue
-        if part not in names:
-            names.append(part)
-    return names
-
-
-def _fold(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.casefold())
 
 
 def _authors_of(value: Any, exclude: Iterable[str]) -> list[str]:
@@ -399,24 +265,6 @@ def _authors_of(value: Any, exclude: Iterable[str]) -> list[str]:
         target = organizations if kinds & {"organization", "newsmediaorganization"} else persons
         target.extend(n for n in clean_author(name, exclude=exclude) if n not in target)
     return persons or organizations
-
-
-# -- titles ----------------------------------------------------------------------------
-
-_TITLE_SEPARATORS = re.compile(r"\s+[|\-\u2013\u2014:\u00b7\u2022\u00bb/]\s+")
-
-
-def strip_site_name(title: str, sitenames: Iterable[str]) -> str:
-    """*title* without a leading or trailing site name (``Story | CNN``)."""
-    names = {_fold(s) for s in sitenames if s}
-    parts = _TITLE_SEPARATORS.split(title)
-    if len(parts) < 2 or not names:
-        return title
-    if _fold(parts[-1]) in names or any(n and n in _fold(parts[-1]) for n in names):
-        return title[: title.rfind(parts[-1])].rstrip(_SEPARATOR_CHARS)
-    if _fold(parts[0]) in names:
-        return title[len(parts[0]) :].lstrip(_SEPARATOR_CHARS)
-    return title
 
 
 # -- the decision ----------------------------------------------------------------------
@@ -527,7 +375,6 @@ _META_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     "url": ((OPENGRAPH, "og:url"),),
     "language": ((OPENGRAPH, "og:locale"), (META, "content-language"), (META, "language")),
 }  # fmt: skip
-_LIST_FIELDS = ("tags", "authors")
 
 
 def _from_meta(metas: dict[str, list[str]], said: _Statements, exclude: list[str]) -> None:
@@ -564,19 +411,6 @@ def _from_time(tree: HtmlElement, said: _Statements) -> None:
     )
     for value in (*marked, *headed):
         said.add("date", TIME, str(value))
-
-
-_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "or", "ne", "go"})
-
-
-def site_label(url: str) -> str:
-    """The name a site's host says: ``https://www.vnexpress.net/x`` -> ``vnexpress``,
-    ``bbc.co.uk`` -> ``bbc`` (an author by that name is the site)."""
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
-    labels = host.split(".")[:-1]
-    while len(labels) > 1 and labels[-1] in _SECOND_LEVEL:
-        labels.pop()
-    return labels[-1] if labels else host
 
 
 def read_statements(tree: HtmlElement, url: str) -> _Statements:
@@ -630,9 +464,9 @@ def decide_title(said: _Statements) -> tuple[str | None, str | None]:
     sitenames = [v for _, v in said.get("sitename")]
     titles = [(source, strip_site_name(title, sitenames)) for source, title in said.get("title")]
     if h1 := said.first("h1"):
-        folded = _fold(h1)
+        folded = fold(h1)
         for source, title in titles:
-            if _fold(title) == folded:
+            if fold(title) == folded:
                 return title, source
     if titles:
         return titles[0][1], titles[0][0]

@@ -10,17 +10,14 @@ import pytest
 from lxml import html as lxml_html
 
 from crawler.extract.article import extract_article, strip_leading_metadata
+from crawler.extract.dates import parse_date, url_date
 from crawler.extract.metadata import (
     PageMetadata,
-    clean_author,
     decide,
     decide_date,
-    parse_date,
     read_statements,
-    site_label,
-    strip_site_name,
-    url_date,
 )
+from crawler.extract.names import clean_author, site_label, strip_site_name
 
 URL = "http://news.example/world/story.html"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
